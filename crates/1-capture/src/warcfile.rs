@@ -1,0 +1,220 @@
+//! WARC 1.1 output: one gzip member per record, fsync after each exchange, rotation.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use sha2::{Digest, Sha256};
+use warc::{RawRecordHeader, WarcHeader, WarcWriter};
+
+use crate::CaptureError;
+
+/// RFC 4648 base32 (upper case, padded), as used by warcio/Heritrix for `sha256:` digests.
+pub fn base32(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::with_capacity(data.len().div_ceil(5) * 8);
+    for chunk in data.chunks(5) {
+        let mut buf = [0u8; 5];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let bits = u64::from_be_bytes([0, 0, 0, buf[0], buf[1], buf[2], buf[3], buf[4]]);
+        let symbols = (chunk.len() * 8).div_ceil(5);
+        for i in 0..8 {
+            if i < symbols {
+                let idx = ((bits >> (35 - i * 5)) & 0x1f) as usize;
+                out.push(ALPHABET[idx] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `sha256:<BASE32>` digest label as written in WARC headers.
+pub fn warc_digest(data: &[u8]) -> String {
+    format!("sha256:{}", base32(&Sha256::digest(data)))
+}
+
+/// WARC-Date with millisecond precision (WARC 1.1 allows sub-second precision).
+pub fn warc_date(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub fn new_record_id() -> String {
+    format!("<urn:uuid:{}>", uuid::Uuid::new_v4())
+}
+
+/// One record to write. Header names are kept in their canonical case via
+/// `WarcHeader::Unknown` (the crate's known variants print lower-case names).
+pub struct RecordSpec<'a> {
+    pub warc_type: &'a str,
+    pub record_id: &'a str,
+    pub date: &'a str,
+    pub content_type: &'a str,
+    pub extra: Vec<(&'static str, String)>,
+    pub block: &'a [u8],
+}
+
+/// Where a record landed.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub file_name: String,
+    pub offset: u64,
+}
+
+pub struct WarcOutput {
+    dir: PathBuf,
+    prefix: String,
+    stamp: String,
+    max_bytes: u64,
+    seq: u32,
+    file: Option<(File, String, u64)>,
+    warcinfo_id: String,
+    warcinfo_fields: String,
+    files: Vec<String>,
+}
+
+impl WarcOutput {
+    pub fn new(
+        dir: &Path,
+        prefix: &str,
+        started: &DateTime<Utc>,
+        max_bytes: u64,
+        warcinfo_fields: String,
+    ) -> Result<Self, CaptureError> {
+        std::fs::create_dir_all(dir).map_err(|e| CaptureError::io(dir, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            prefix: prefix.to_string(),
+            stamp: started.format("%Y%m%d%H%M%S%3f").to_string(),
+            max_bytes,
+            seq: 0,
+            file: None,
+            warcinfo_id: String::new(),
+            warcinfo_fields,
+            files: Vec::new(),
+        })
+    }
+
+    pub fn files(&self) -> &[String] {
+        &self.files
+    }
+
+    /// Ensures an open file with room, rotating when the current one has reached
+    /// `max_warc_bytes`. Called before each exchange so an exchange's records share a file.
+    pub fn prepare(&mut self) -> Result<(), CaptureError> {
+        let needs_new = match &self.file {
+            None => true,
+            Some((_, _, len)) => self.max_bytes > 0 && *len >= self.max_bytes,
+        };
+        if needs_new {
+            self.open_next()?;
+        }
+        Ok(())
+    }
+
+    fn open_next(&mut self) -> Result<(), CaptureError> {
+        self.seq += 1;
+        let name = format!("{}-{}-{:05}.warc.gz", self.prefix, self.stamp, self.seq);
+        let path = self.dir.join(&name);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| CaptureError::io(&path, e))?;
+        self.file = Some((file, name.clone(), 0));
+        self.files.push(name.clone());
+        self.warcinfo_id = new_record_id();
+        let date = warc_date(&Utc::now());
+        let block = self.warcinfo_fields.clone().into_bytes();
+        let id = self.warcinfo_id.clone();
+        self.write(&RecordSpec {
+            warc_type: "warcinfo",
+            record_id: &id,
+            date: &date,
+            content_type: "application/warc-fields",
+            extra: vec![("WARC-Filename", name)],
+            block: &block,
+        })?;
+        self.sync()
+    }
+
+    /// Appends one record as its own gzip member; returns the member's offset.
+    pub fn write(&mut self, spec: &RecordSpec<'_>) -> Result<Written, CaptureError> {
+        let mut headers: HashMap<WarcHeader, Vec<u8>> = HashMap::new();
+        let mut put = |k: &str, v: &str| {
+            headers.insert(WarcHeader::Unknown(k.to_string()), v.as_bytes().to_vec());
+        };
+        put("WARC-Type", spec.warc_type);
+        put("WARC-Record-ID", spec.record_id);
+        put("WARC-Date", spec.date);
+        put("Content-Type", spec.content_type);
+        put("Content-Length", &spec.block.len().to_string());
+        put("WARC-Block-Digest", &warc_digest(spec.block));
+        if spec.warc_type != "warcinfo" {
+            let id = self.warcinfo_id.clone();
+            put("WARC-Warcinfo-ID", &id);
+        }
+        for (k, v) in &spec.extra {
+            put(k, v);
+        }
+        // Serialise uncompressed first: WarcWriter uses `write` (not `write_all`), which is
+        // only safe on a sink that always accepts everything, like Vec.
+        let mut plain = Vec::with_capacity(spec.block.len() + 1024);
+        WarcWriter::new(&mut plain)
+            .write_raw(
+                RawRecordHeader {
+                    version: "1.1".to_string(),
+                    headers,
+                },
+                &spec.block,
+            )
+            .map_err(|e| CaptureError::Warc(e.to_string()))?;
+        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+        gz.write_all(&plain).map_err(|e| CaptureError::Warc(e.to_string()))?;
+        let member = gz.finish().map_err(|e| CaptureError::Warc(e.to_string()))?;
+
+        let Some((file, name, len)) = self.file.as_mut() else {
+            return Err(CaptureError::Warc("no WARC file open".into()));
+        };
+        let offset = *len;
+        // One write_all of a complete member: a crash leaves at most a truncated last member,
+        // never a member that mixes two records.
+        file.write_all(&member)
+            .map_err(|e| CaptureError::io(&self.dir.join(&*name), e))?;
+        *len += member.len() as u64;
+        Ok(Written {
+            file_name: name.clone(),
+            offset,
+        })
+    }
+
+    /// fsync the current file (called once per exchange, before telling the sink).
+    pub fn sync(&mut self) -> Result<(), CaptureError> {
+        if let Some((file, name, _)) = self.file.as_mut() {
+            file.sync_data()
+                .map_err(|e| CaptureError::io(&self.dir.join(&*name), e))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_rfc4648_vectors() {
+        assert_eq!(base32(b""), "");
+        assert_eq!(base32(b"f"), "MY======");
+        assert_eq!(base32(b"fo"), "MZXQ====");
+        assert_eq!(base32(b"foo"), "MZXW6===");
+        assert_eq!(base32(b"foob"), "MZXW6YQ=");
+        assert_eq!(base32(b"fooba"), "MZXW6YTB");
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI======");
+    }
+}
