@@ -1,0 +1,437 @@
+//! Bundle export: one ZIP holding the report, originals, custody log,
+//! captures, manifest, SHA256SUMS and RFC 3161 tokens over the manifest.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, Timelike};
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::model::*;
+use crate::pdf::{self, ReportContext};
+use crate::tsa::{self, TimestampInfo};
+use crate::EvidenceError;
+
+/// A relative, portable path: forward slashes, no `..`, no empty or `.`
+/// components, no drive letters or backslashes, no control characters.
+pub(crate) fn safe_rel_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= 1024
+        && !p.starts_with('/')
+        && !p.contains('\\')
+        && !p.contains(':')
+        && !p.chars().any(char::is_control)
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+fn is_reserved(p: &str) -> bool {
+    p == MANIFEST_PATH || p == SUMS_PATH || p.starts_with("timestamp/")
+}
+
+/// File extension for an exhibit: from the media type, else the original name.
+fn extension(f: &ExhibitFile) -> String {
+    let by_type = match f.media_type.to_ascii_lowercase().as_str() {
+        "image/png" => Some("png"),
+        "image/jpeg" | "image/jpg" => Some("jpg"),
+        "image/gif" => Some("gif"),
+        "image/webp" => Some("webp"),
+        "image/bmp" => Some("bmp"),
+        "image/tiff" => Some("tif"),
+        "image/x-icon" | "image/vnd.microsoft.icon" => Some("ico"),
+        "image/svg+xml" => Some("svg"),
+        _ => None,
+    };
+    if let Some(e) = by_type {
+        return e.to_string();
+    }
+    Path::new(&f.original_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|e| !e.is_empty() && e.len() <= 5 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_else(|| "bin".to_string())
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// Already-compressed formats are stored, not deflated again.
+fn method_for(path: &str) -> CompressionMethod {
+    let lower = path.to_ascii_lowercase();
+    let stored = [".png", ".jpg", ".jpeg", ".gif", ".webp", ".gz", ".zip", ".tsr"];
+    if stored.iter().any(|e| lower.ends_with(e)) {
+        CompressionMethod::Stored
+    } else {
+        CompressionMethod::Deflated
+    }
+}
+
+/// Counts and hashes whatever passes through on its way into the ZIP.
+struct HashingWriter<'a, W: Write> {
+    inner: &'a mut W,
+    hasher: Sha256,
+    n: u64,
+}
+
+impl<W: Write> Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+struct Bundle {
+    zip: ZipWriter<File>,
+    tmp: PathBuf,
+    time: zip::DateTime,
+    files: Vec<ManifestFile>,
+    count: usize,
+}
+
+impl Bundle {
+    fn options(&self, path: &str, size: u64) -> SimpleFileOptions {
+        SimpleFileOptions::default()
+            .compression_method(method_for(path))
+            .last_modified_time(self.time)
+            .unix_permissions(0o644)
+            .large_file(size >= u32::MAX as u64)
+    }
+
+    fn start(&mut self, path: &str, size: u64) -> Result<(), EvidenceError> {
+        let opts = self.options(path, size);
+        self.count += 1;
+        self.zip.start_file(path, opts).map_err(|source| EvidenceError::Zip {
+            path: self.tmp.clone(),
+            source,
+        })
+    }
+
+    /// Add bytes not listed in the manifest (manifest itself, sums, tokens).
+    fn add_raw(&mut self, path: &str, bytes: &[u8]) -> Result<(), EvidenceError> {
+        self.start(path, bytes.len() as u64)?;
+        self.zip.write_all(bytes).map_err(|e| EvidenceError::io(&self.tmp, e))
+    }
+
+    /// Add bytes and record them for the manifest.
+    fn add(&mut self, path: &str, bytes: &[u8]) -> Result<String, EvidenceError> {
+        self.add_raw(path, bytes)?;
+        let sha = sha256_hex(bytes);
+        self.files.push(ManifestFile {
+            path: path.to_string(),
+            bytes: bytes.len() as u64,
+            sha256: sha.clone(),
+        });
+        Ok(sha)
+    }
+
+    /// Stream a file in, hashing exactly the bytes that were written, so a
+    /// file changing under us cannot make the manifest lie.
+    fn add_file(&mut self, path: &str, src: &Path) -> Result<(), EvidenceError> {
+        let mut f = File::open(src).map_err(|e| EvidenceError::io(src, e))?;
+        let size = f.metadata().map_err(|e| EvidenceError::io(src, e))?.len();
+        self.start(path, size)?;
+        let mut w = HashingWriter {
+            inner: &mut self.zip,
+            hasher: Sha256::new(),
+            n: 0,
+        };
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let k = f.read(&mut buf).map_err(|e| EvidenceError::io(src, e))?;
+            if k == 0 {
+                break;
+            }
+            w.write_all(&buf[..k]).map_err(|e| EvidenceError::io(&self.tmp, e))?;
+        }
+        let (sha, n) = (hex::encode(w.hasher.finalize()), w.n);
+        self.files.push(ManifestFile {
+            path: path.to_string(),
+            bytes: n,
+            sha256: sha,
+        });
+        Ok(())
+    }
+}
+
+/// Removes the temporary file unless the export completed.
+struct TempGuard(Option<PathBuf>);
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn validate(spec: &BundleSpec) -> Result<(), EvidenceError> {
+    let mut numbers = BTreeSet::new();
+    for e in &spec.exhibits {
+        if !numbers.insert(e.number) {
+            return Err(EvidenceError::Spec(format!("exhibit number {} used twice", e.number)));
+        }
+        if e.number == 0 || e.number > 999_999 {
+            return Err(EvidenceError::Spec(format!("exhibit number {} out of range", e.number)));
+        }
+        if !(0.0..=1.0).contains(&e.score) {
+            return Err(EvidenceError::Exhibit {
+                number: e.number,
+                reason: format!("score {} is outside 0..1", e.score),
+            });
+        }
+        for (which, f) in [("reference", &e.reference), ("candidate", &e.candidate)] {
+            let actual = sha256_hex(&f.bytes);
+            if !actual.eq_ignore_ascii_case(&f.sha256) {
+                return Err(EvidenceError::Exhibit {
+                    number: e.number,
+                    reason: format!("{which} bytes hash to {actual}, but the case records {}", f.sha256),
+                });
+            }
+        }
+    }
+    // A broken chain would be exported as if it were evidence; refuse.
+    xiezhi_store::custody::verify_chain(&spec.custody).map_err(|e| EvidenceError::Custody(e.to_string()))?;
+    let mut names = BTreeSet::new();
+    for (name, src) in &spec.capture_files {
+        if !safe_rel_path(name) || is_reserved(name) || !name.starts_with("capture/") {
+            return Err(EvidenceError::Spec(format!(
+                "capture file name {name:?} must be a relative path under capture/"
+            )));
+        }
+        if !names.insert(name.as_str()) {
+            return Err(EvidenceError::Spec(format!("capture file {name:?} listed twice")));
+        }
+        if !src.is_file() {
+            return Err(EvidenceError::Spec(format!(
+                "capture file {} does not exist",
+                src.display()
+            )));
+        }
+    }
+    if spec.tsa_urls.len() > 9 {
+        return Err(EvidenceError::Spec("at most 9 TSA URLs".into()));
+    }
+    Ok(())
+}
+
+fn verify_md(spec: &BundleSpec) -> String {
+    let mut s = String::new();
+    let created = spec.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    s.push_str("# Verifying this Xiezhi evidence bundle\n\n");
+    s.push_str(&format!(
+        "Bundle `{}` for case \"{}\" (`{}`), exported {} by Xiezhi {}.\n\n",
+        spec.bundle_id, spec.case_name, spec.case_id, created, spec.tool_version
+    ));
+    s.push_str(
+        "`manifest.json` lists every file in the bundle with its size and SHA-256, except\n\
+         itself, `SHA256SUMS` and `timestamp/`. `SHA256SUMS` repeats those hashes and adds\n\
+         `manifest.json`'s. The RFC 3161 timestamp covers SHA-256 of `manifest.json`, and so,\n\
+         through it, every other file.\n\n",
+    );
+    s.push_str("## 1. Unpack\n\n```sh\nunzip bundle.zip -d bundle\ncd bundle\n```\n\n");
+    s.push_str("## 2. Check every file\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\nEvery line must end in `OK`.\n\n");
+    if spec.tsa_urls.is_empty() {
+        s.push_str("## 3. Timestamp\n\nNo timestamp was requested for this bundle.\n\n");
+    } else {
+        s.push_str("## 3. Check the timestamp\n\n```sh\n");
+        for i in 0..spec.tsa_urls.len() {
+            s.push_str(&format!(
+                "openssl ts -verify -data manifest.json -in {} -CAfile tsa-root.pem\n",
+                token_path(i)
+            ));
+        }
+        s.push_str("```\n\nExpected output: `Verification: OK`. `tsa-root.pem` is the root certificate of\nthe timestamp authority, obtained from the authority itself: `timestamp/tsa-chain.pem`\nwas copied out of the token and proves nothing on its own. If the authority uses an\nintermediate certificate, add `-untrusted timestamp/tsa-chain.pem`. To read the\ntimestamp: `openssl ts -reply -in timestamp/manifest.tsr -text`.\n\n");
+        s.push_str("Timestamp authorities used:\n\n");
+        for u in &spec.tsa_urls {
+            s.push_str(&format!("- {u}\n"));
+        }
+        s.push('\n');
+        if spec.tsa_is_local_test {
+            s.push_str("**WARNING:** this timestamp comes from a local TEST authority on the exporting\nmachine (its root is named \"NOT TRUSTED\"). It is not a trusted third-party timestamp\nand proves nothing about time to anyone else.\n\n");
+        }
+    }
+    s.push_str(
+        "## 4. All checks at once\n\n```sh\nxiezhi verify bundle.zip --ca tsa-root.pem\n```\n\n\
+         This also re-checks the chain-of-custody log (`custody.jsonl`) against the head hash\n\
+         in `manifest.json` and reports any missing, altered or extra file by name.\n",
+    );
+    s
+}
+
+/// Export `spec` as an evidence bundle at `out_zip` (written atomically).
+pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSummary, EvidenceError> {
+    validate(spec)?;
+    let dir = match out_zip.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = out_zip
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| EvidenceError::Spec(format!("bad output path {}", out_zip.display())))?;
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", uuid::Uuid::new_v4()));
+    let file = File::create(&tmp).map_err(|e| EvidenceError::io(&tmp, e))?;
+    let mut guard = TempGuard(Some(tmp.clone()));
+
+    let c = spec.created_at;
+    // ZIP timestamps cannot predate 1980; clamp instead of failing.
+    let time = zip::DateTime::from_date_and_time(
+        c.year().clamp(1980, 2107) as u16,
+        c.month() as u8,
+        c.day() as u8,
+        c.hour() as u8,
+        c.minute() as u8,
+        c.second().min(59) as u8,
+    )
+    .unwrap_or_default();
+    let mut b = Bundle {
+        zip: ZipWriter::new(file),
+        tmp: tmp.clone(),
+        time,
+        files: Vec::new(),
+        count: 0,
+    };
+
+    let mut exhibit_files = Vec::new();
+    let mut m_exhibits = Vec::new();
+    for e in &spec.exhibits {
+        let rpath = format!("exhibits/{:03}/reference.{}", e.number, extension(&e.reference));
+        let cpath = format!("exhibits/{:03}/candidate.{}", e.number, extension(&e.candidate));
+        let rsha = sha256_hex(&e.reference.bytes);
+        let csha = sha256_hex(&e.candidate.bytes);
+        m_exhibits.push(ManifestExhibit {
+            number: e.number,
+            match_id: e.match_id.clone(),
+            score: e.score,
+            decision: e.decision.clone(),
+            reference: ManifestExhibitFile {
+                path: rpath.clone(),
+                original_name: e.reference.original_name.clone(),
+                media_type: e.reference.media_type.clone(),
+                sha256: rsha.clone(),
+            },
+            candidate: ManifestExhibitFile {
+                path: cpath.clone(),
+                original_name: e.candidate.original_name.clone(),
+                media_type: e.candidate.media_type.clone(),
+                sha256: csha.clone(),
+            },
+            url: e.url.clone(),
+            page_url: e.page_url.clone(),
+            local_path: e.local_path.clone(),
+            captured_at: e.captured_at.clone(),
+            http_status: e.http_status,
+            server_ip: e.server_ip.clone(),
+            warc_file: e.warc_file.clone(),
+            warc_record_id: e.warc_record_id.clone(),
+        });
+        exhibit_files.push((rpath, cpath, rsha, csha));
+    }
+    let custody_head = spec.custody.last().map(|e| e.hash.clone());
+
+    let report = pdf::render(
+        spec,
+        &ReportContext {
+            exhibit_files: &exhibit_files,
+            custody_head: custody_head.as_deref(),
+        },
+    )?;
+    b.add(REPORT_PATH, &report)?;
+    for (e, (rpath, cpath, _, _)) in spec.exhibits.iter().zip(&exhibit_files) {
+        b.add(rpath, &e.reference.bytes)?;
+        b.add(cpath, &e.candidate.bytes)?;
+    }
+    b.add(CUSTODY_PATH, &xiezhi_store::custody::to_jsonl(&spec.custody))?;
+    for (name, src) in &spec.capture_files {
+        b.add_file(name, src)?;
+    }
+    b.add(VERIFY_MD_PATH, verify_md(spec).as_bytes())?;
+
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT.to_string(),
+        bundle_id: spec.bundle_id.to_string(),
+        case_id: spec.case_id.clone(),
+        case_name: spec.case_name.clone(),
+        tool_version: spec.tool_version.clone(),
+        model_id: spec.model_id.clone(),
+        model_weights_sha256: spec.model_weights_sha256.clone(),
+        created_utc: spec.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        custody_head_hash: custody_head,
+        custody_entries: spec.custody.len() as u64,
+        timestamp: TimestampPlan {
+            tokens: (0..spec.tsa_urls.len()).map(token_path).collect(),
+            tsa_urls: spec.tsa_urls.clone(),
+            local_test_authority: spec.tsa_is_local_test,
+        },
+        files: b.files.clone(),
+        exhibits: m_exhibits,
+    };
+    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
+    manifest_bytes.push(b'\n');
+    let manifest_digest: [u8; 32] = Sha256::digest(&manifest_bytes).into();
+    b.add_raw(MANIFEST_PATH, &manifest_bytes)?;
+    b.add_raw(SUMS_PATH, sha256sums(&manifest.files, &manifest_bytes).as_bytes())?;
+
+    let mut timestamps: Vec<TimestampInfo> = Vec::new();
+    let mut certs: Vec<Certificate> = Vec::new();
+    for (i, url) in spec.tsa_urls.iter().enumerate() {
+        let (der, token) = tsa::request_timestamp_verified(url, &manifest_digest).await?;
+        b.add_raw(&token_path(i), &der)?;
+        for c in token.chain {
+            if !certs.contains(&c) {
+                certs.push(c);
+            }
+        }
+        timestamps.push(token.info);
+    }
+    if !spec.tsa_urls.is_empty() {
+        b.add_raw(CHAIN_PATH, tsa::chain_pem(&certs)?.as_bytes())?;
+    }
+
+    let files = b.count;
+    let file = b.zip.finish().map_err(|source| EvidenceError::Zip {
+        path: tmp.clone(),
+        source,
+    })?;
+    file.sync_all().map_err(|e| EvidenceError::io(&tmp, e))?;
+    drop(file);
+    std::fs::rename(&tmp, out_zip).map_err(|e| EvidenceError::io(out_zip, e))?;
+    guard.0 = None;
+    // Make the rename itself durable.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+
+    let bundle_sha256 = hash_file(out_zip)?;
+    Ok(ExportSummary {
+        bundle_sha256,
+        manifest_sha256: hex::encode(manifest_digest),
+        files,
+        timestamps,
+    })
+}
+
+/// `sha256sum -c` format over the manifest's files plus manifest.json, sorted by path.
+pub(crate) fn sha256sums(files: &[ManifestFile], manifest_bytes: &[u8]) -> String {
+    let mut lines: Vec<(String, String)> = files.iter().map(|f| (f.path.clone(), f.sha256.clone())).collect();
+    lines.push((MANIFEST_PATH.to_string(), sha256_hex(manifest_bytes)));
+    lines.sort();
+    lines.into_iter().map(|(p, h)| format!("{h}  {p}\n")).collect()
+}
+
+pub(crate) fn hash_file(p: &Path) -> Result<String, EvidenceError> {
+    let mut f = File::open(p).map_err(|e| EvidenceError::io(p, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| EvidenceError::io(p, e))?;
+    Ok(hex::encode(h.finalize()))
+}

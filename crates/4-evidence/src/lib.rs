@@ -1,0 +1,17 @@
+//! Xiezhi evidence stage: exports a case's matches as a self-verifying ZIP
+//! bundle (PDF report, original exhibits, custody log, captures, manifest,
+//! SHA256SUMS, RFC 3161 timestamp) and verifies such bundles offline.
+
+mod error;
+mod export;
+pub mod model;
+mod pdf;
+mod template;
+pub mod tsa;
+mod verify;
+
+pub use error::EvidenceError;
+pub use export::export_bundle;
+pub use model::{BundleSpec, Exhibit, ExhibitFile, ExportSummary, Manifest};
+pub use tsa::{request_timestamp, verify_timestamp_response, TimestampInfo};
+pub use verify::{verify_bundle, Check, VerifyReport};

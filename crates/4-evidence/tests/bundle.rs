@@ -1,0 +1,253 @@
+//! End-to-end: export real bundles against a real local TSA, check them with
+//! standard tools and with `verify_bundle`, then tamper with every file.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use xiezhi_evidence::{export_bundle, verify_bundle, VerifyReport};
+use xiezhi_local_tsa::LocalTsa;
+
+fn failing(r: &VerifyReport) -> String {
+    r.checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("[{}] {}", c.name, c.detail))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_verify_and_tamper_every_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tsa = LocalTsa::start(&tmp.path().join("tsa")).await.expect("tsa");
+    let spec = spec(tmp.path(), vec![tsa.url()]);
+    let out = tmp.path().join("bundle.zip");
+    let summary = export_bundle(&spec, &out).await.expect("export");
+    assert_eq!(summary.bundle_sha256, sha(&std::fs::read(&out).expect("read")));
+    assert_eq!(summary.timestamps.len(), 1);
+    assert!(summary.timestamps[0].signer_subject.contains("NOT TRUSTED"));
+
+    // Standard tools on an unzipped copy.
+    let dir = unzip_to(&out, &tmp.path().join("unzipped"));
+    let o = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&dir)
+        .output()
+        .expect("sha256sum");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = Command::new("openssl")
+        .args([
+            "ts",
+            "-verify",
+            "-data",
+            "manifest.json",
+            "-in",
+            "timestamp/manifest.tsr",
+            "-CAfile",
+        ])
+        .arg(tsa.ca_cert_path())
+        .current_dir(&dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Verification: OK"),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        summary.manifest_sha256,
+        sha(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
+    );
+
+    // Our verifier, with and without the trust anchor.
+    let r = verify_bundle(&out, None).expect("verify");
+    assert!(r.ok, "{}", failing(&r));
+    assert!(r
+        .checks
+        .iter()
+        .any(|c| c.detail.contains("not checked against a trust anchor")));
+    let r = verify_bundle(&out, Some(&tsa.ca_cert_path())).expect("verify");
+    assert!(r.ok, "{}", failing(&r));
+    assert!(r.checks.iter().any(|c| c.detail.contains("chains to trust anchor")));
+    serde_json::to_string(&r).expect("report serialises");
+
+    // A different root must not be accepted as the anchor.
+    let other = LocalTsa::start(&tmp.path().join("other-tsa")).await.expect("tsa2");
+    let r = verify_bundle(&out, Some(&other.ca_cert_path())).expect("verify");
+    assert!(!r.ok);
+    assert!(failing(&r).contains("timestamp/manifest.tsr"));
+
+    // Tamper with every file, one at a time.
+    let entries = read_zip(&out);
+    assert!(entries.len() >= 10, "{}", entries.len());
+    let bad = tmp.path().join("bad.zip");
+    for (i, (name, bytes)) in entries.iter().enumerate() {
+        // Flip one byte.
+        let mut e = entries.clone();
+        let pos = bytes.len() / 2;
+        e[i].1[pos] ^= 0x01;
+        write_zip(&bad, &e);
+        let r = verify_bundle(&bad, None).expect("verify");
+        assert!(!r.ok, "flip in {name} not detected");
+        assert!(failing(&r).contains(name.as_str()), "flip in {name}: {}", failing(&r));
+
+        // Delete it.
+        let mut e = entries.clone();
+        e.remove(i);
+        write_zip(&bad, &e);
+        let r = verify_bundle(&bad, None).expect("verify");
+        assert!(!r.ok, "deleting {name} not detected");
+        assert!(failing(&r).contains(name.as_str()), "delete {name}: {}", failing(&r));
+        let _ = bytes;
+    }
+    // Add extra files, at the top and in every directory used.
+    for extra in [
+        "extra.txt",
+        "exhibits/001/extra.png",
+        "timestamp/extra.tsr",
+        "capture/more.warc",
+    ] {
+        let mut e = entries.clone();
+        e.push((extra.to_string(), b"sneaky".to_vec()));
+        write_zip(&bad, &e);
+        let r = verify_bundle(&bad, None).expect("verify");
+        assert!(!r.ok && failing(&r).contains(extra), "extra {extra}: {}", failing(&r));
+    }
+    // Unsafe paths are refused before anything is extracted.
+    for evil in ["../evil.txt", "/etc/evil", "a/../../evil"] {
+        let mut e = entries.clone();
+        e.push((evil.to_string(), b"x".to_vec()));
+        write_zip(&bad, &e);
+        let r = verify_bundle(&bad, None).expect("verify");
+        assert!(!r.ok && failing(&r).contains(evil), "{evil}: {}", failing(&r));
+    }
+
+    // An OpenSSL-made token over the same manifest is accepted too.
+    let tsq = tmp.path().join("q.tsq");
+    let tsr = tmp.path().join("r.tsr");
+    let st = Command::new("openssl")
+        .args(["ts", "-query", "-data"])
+        .arg(dir.join("manifest.json"))
+        .args(["-sha256", "-cert", "-out"])
+        .arg(&tsq)
+        .status()
+        .expect("openssl");
+    assert!(st.success());
+    let st = Command::new("openssl")
+        .args(["ts", "-reply", "-config", "tsa.cnf", "-queryfile"])
+        .arg(&tsq)
+        .arg("-out")
+        .arg(&tsr)
+        .current_dir(tsa.workdir())
+        .status()
+        .expect("openssl");
+    assert!(st.success());
+    let mut e = entries.clone();
+    let slot = e
+        .iter_mut()
+        .find(|(n, _)| n == "timestamp/manifest.tsr")
+        .expect("token");
+    slot.1 = std::fs::read(&tsr).expect("tsr");
+    write_zip(&bad, &e);
+    let r = verify_bundle(&bad, Some(&tsa.ca_cert_path())).expect("verify");
+    assert!(r.ok, "{}", failing(&r));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tsas_and_no_tsa() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = LocalTsa::start(&tmp.path().join("a")).await.expect("tsa a");
+    let spec2 = spec(tmp.path(), vec![a.url(), format!("{}tsa", a.url())]);
+    let out = tmp.path().join("two.zip");
+    let s = export_bundle(&spec2, &out).await.expect("export");
+    assert_eq!(s.timestamps.len(), 2);
+    let names: Vec<String> = read_zip(&out).into_iter().map(|(n, _)| n).collect();
+    assert!(names.contains(&"timestamp/manifest.2.tsr".to_string()));
+    let r = verify_bundle(&out, Some(&a.ca_cert_path())).expect("verify");
+    assert!(r.ok, "{}", failing(&r));
+
+    let mut plain = spec(tmp.path(), vec![]);
+    plain.tsa_is_local_test = false;
+    let out = tmp.path().join("plain.zip");
+    let s = export_bundle(&plain, &out).await.expect("export");
+    assert!(s.timestamps.is_empty());
+    let r = verify_bundle(&out, None).expect("verify");
+    assert!(r.ok, "{}", failing(&r));
+    assert!(!read_zip(&out).iter().any(|(n, _)| n.starts_with("timestamp/")));
+
+    // A TSA that is not there fails the export and leaves no file behind.
+    let bad = spec(tmp.path(), vec!["http://127.0.0.1:9/".into()]);
+    let out = tmp.path().join("never.zip");
+    assert!(export_bundle(&bad, &out).await.is_err());
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+
+    // Exhibit bytes that do not match the case's hash are refused.
+    let mut wrong = spec(tmp.path(), vec![]);
+    wrong.exhibits[0].candidate.sha256 = "00".repeat(32);
+    assert!(export_bundle(&wrong, &tmp.path().join("x.zip")).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_pdf_is_valid_and_readable() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tsa = LocalTsa::start(&tmp.path().join("tsa")).await.expect("tsa");
+    let spec = spec(tmp.path(), vec![tsa.url()]);
+    let out = tmp.path().join("bundle.zip");
+    export_bundle(&spec, &out).await.expect("export");
+    let dir = unzip_to(&out, &tmp.path().join("u"));
+    let pdf = dir.join("report.pdf");
+
+    let o = Command::new("qpdf").arg("--check").arg(&pdf).output().expect("qpdf");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+
+    let o = Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let squashed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    for e in &spec.exhibits {
+        let url = e.url.as_deref().expect("url");
+        assert!(squashed.contains(url), "URL {url} missing from report");
+        assert!(squashed.contains(&e.reference.sha256), "reference sha missing");
+        assert!(squashed.contains(&e.candidate.sha256), "candidate sha missing");
+    }
+    assert!(text.contains("Xiezhi evidence report"));
+    assert!(text.contains("«Горы»") && text.contains("Łódź"), "non-ASCII text lost");
+    assert!(text.contains("NOT a trusted"));
+    let pages = text.matches('\u{c}').count().max(1);
+    for i in 1..=pages {
+        assert!(text.contains(&format!("XZ-{i:06}")), "Bates number {i} missing");
+    }
+
+    let prefix = tmp.path().join("page");
+    let o = Command::new("pdftoppm")
+        .args(["-r", "50", "-png"])
+        .arg(&pdf)
+        .arg(&prefix)
+        .output()
+        .expect("pdftoppm");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rendered = std::fs::read_dir(tmp.path())
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("page"))
+        .count();
+    assert!(rendered >= 6, "only {rendered} pages rendered");
+    assert_eq!(rendered, pages);
+    if let Ok(keep) = std::env::var("XIEZHI_KEEP_PDF") {
+        std::fs::copy(&pdf, &keep).expect("keep");
+    }
+}
