@@ -1,0 +1,155 @@
+//! Xiezhi fingerprint stage: turns untrusted image bytes into a [`Fingerprint`]
+//! (exact hashes, PDQ perceptual hash with its dihedral variants, and
+//! EfficientNet-Lite0 embeddings of the image and of fixed windows, ORB-style
+//! local features for geometric verification).
+//!
+//! Pure: no database, no files (except [`EfficientNetLite0::from_file`] on request).
+
+mod decode;
+mod error;
+pub mod local;
+mod model;
+pub mod pdq;
+mod regions;
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use decode::{decode, to_rgb_on_grey, DecodeLimits, Decoded};
+pub use error::FingerprintError;
+pub use local::{descriptor_distance, mirror_descriptor, Keypoint, LocalFeatures, LOCAL_FEATURES_ID};
+pub use model::{l2_normalise, EfficientNetLite0, FeaturesAndLogits, EMBEDDING_DIM, INPUT_SIZE, NUM_CLASSES};
+pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
+pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
+
+/// An image embedding model. Embeddings are L2-normalised, `dim()` long.
+pub trait Embedder: Send + Sync {
+    /// Stable identifier of model + preprocessing; embeddings with different ids
+    /// must not be compared.
+    fn model_id(&self) -> &str;
+    /// SHA-256 (hex) of the weights actually loaded.
+    fn weights_sha256(&self) -> &str;
+    fn dim(&self) -> usize;
+    fn embed(&self, images: &[RgbImage]) -> Result<Vec<Vec<f32>>, FingerprintError>;
+}
+
+/// SHA-256 (hex) of raw bytes.
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// SHA-256 (hex) over width (u32 BE), height (u32 BE) and the RGBA8 pixels, so
+/// a lossless re-encode (PNG -> WebP lossless, metadata stripped…) still matches.
+pub fn pixel_sha256(image: &image::DynamicImage) -> String {
+    let rgba = image.to_rgba8();
+    let mut h = Sha256::new();
+    h.update(rgba.width().to_be_bytes());
+    h.update(rgba.height().to_be_bytes());
+    h.update(rgba.as_raw());
+    hex::encode(h.finalize())
+}
+
+/// Everything later stages need to know about one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// SHA-256 (hex) of the bytes as received.
+    pub sha256: String,
+    /// See [`pixel_sha256`].
+    pub pixel_sha256: String,
+    /// Size after EXIF orientation.
+    pub width: u32,
+    pub height: u32,
+    /// MIME type of the format guessed from the content.
+    pub media_type: String,
+    /// PDQ hash, 64 hex digits (reference text form).
+    pub pdq: String,
+    pub pdq_quality: u32,
+    /// PDQ of the 8 dihedral transforms of this image, in [`DIHEDRAL_NAMES`] order.
+    pub pdq_variants: Vec<String>,
+    pub model_id: String,
+    /// L2-normalised embedding of the whole image.
+    pub embedding: Vec<f32>,
+    /// Embeddings of the fixed [`windows`].
+    pub regions: Vec<RegionEmbedding>,
+    /// Keypoints and descriptors (see [`local`]); empty in fingerprints
+    /// stored before they existed.
+    #[serde(default)]
+    pub local: LocalFeatures,
+}
+
+/// Decodes and fingerprints images with one embedder.
+pub struct Fingerprinter {
+    embedder: Box<dyn Embedder>,
+    limits: DecodeLimits,
+}
+
+impl Fingerprinter {
+    /// EfficientNet-Lite0 built into the binary, default decode limits.
+    pub fn new_default() -> Result<Self, FingerprintError> {
+        Ok(Self::new(
+            Box::new(EfficientNetLite0::embedded()?),
+            DecodeLimits::default(),
+        ))
+    }
+
+    pub fn new(embedder: Box<dyn Embedder>, limits: DecodeLimits) -> Self {
+        Fingerprinter { embedder, limits }
+    }
+
+    pub fn embedder(&self) -> &dyn Embedder {
+        self.embedder.as_ref()
+    }
+
+    pub fn limits(&self) -> &DecodeLimits {
+        &self.limits
+    }
+
+    /// Fingerprints untrusted image bytes.
+    pub fn fingerprint(&self, bytes: &[u8]) -> Result<Fingerprint, FingerprintError> {
+        let decoded = decode(bytes, &self.limits)?;
+        let rgb = to_rgb_on_grey(&decoded.image);
+        let p = pdq::pdq(&rgb);
+        let (width, height) = rgb.dimensions();
+        let wins = windows(width, height);
+        let mut crops = Vec::with_capacity(wins.len() + 1);
+        crops.push(rgb.clone());
+        for w in &wins {
+            crops.push(image::imageops::crop_imm(&rgb, w.x, w.y, w.w, w.h).to_image());
+        }
+        let mut embs = self.embedder.embed(&crops)?.into_iter();
+        let embedding = embs
+            .next()
+            .ok_or_else(|| FingerprintError::Inference("embedder returned nothing".into()))?;
+        let regions = wins
+            .iter()
+            .zip(embs)
+            .map(|(w, e)| RegionEmbedding {
+                x: w.x,
+                y: w.y,
+                w: w.w,
+                h: w.h,
+                embedding: e,
+            })
+            .collect::<Vec<_>>();
+        if regions.len() != wins.len() {
+            return Err(FingerprintError::Inference(
+                "embedder returned fewer embeddings than images".into(),
+            ));
+        }
+        Ok(Fingerprint {
+            sha256: sha256(bytes),
+            pixel_sha256: pixel_sha256(&decoded.image),
+            width,
+            height,
+            media_type: decoded.media_type().to_string(),
+            pdq: p.hash.to_hex(),
+            pdq_quality: p.quality,
+            pdq_variants: p.variants.iter().map(PdqHash::to_hex).collect(),
+            model_id: self.embedder.model_id().to_string(),
+            embedding,
+            regions,
+            local: local::extract(&decoded.image),
+        })
+    }
+}

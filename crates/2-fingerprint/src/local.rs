@@ -1,0 +1,651 @@
+//! ORB-style local features (FAST-9 corners + steered BRIEF), so a copy can be
+//! verified geometrically even when it is pasted into a busy picture whose
+//! texture dominates the global embeddings.
+//!
+//! Pipeline (all deterministic, no external feature crate):
+//! 1. Luma of the image composited on mid-grey, resampled so the long side is
+//!    between [`MIN_WORK_SIDE`] and [`MAX_WORK_SIDE`] (small images are enlarged
+//!    so crops and thumbnails still have room for 31-px patches).
+//! 2. A pyramid of [`LEVELS`] levels, each [`SCALE_FACTOR`] smaller (bilinear).
+//! 3. FAST-9 corners (threshold [`FAST_THRESHOLD`]), 3x3 non-maximum suppression,
+//!    ranked by the Harris response; the per-level budget shrinks by the scale
+//!    factor per level (as OpenCV's ORB) and is taken round-robin over a grid of
+//!    32-px cells, so a textured background cannot take it all.
+//! 4. Orientation from the intensity centroid of a radius-15 disc.
+//! 5. 256-bit descriptor: intensity tests on the level smoothed with a Gaussian
+//!    (sigma 2), the test pattern rotated by the orientation (rBRIEF).
+//!
+//! The pattern is 128 point pairs drawn by a SplitMix64 generator with seed
+//! [`PATTERN_SEED`] (Gaussian, sigma 31/5, clamped to +-13 px), each followed by
+//! its reflection y -> -y.  Because of that pairing the descriptor of the
+//! horizontally mirrored image is this descriptor with bits 2k and 2k+1 swapped
+//! ([`mirror_descriptor`]), so mirrored copies are matched without a second set.
+//!
+//! Images with transparency: keypoints whose patch is less than
+//! [`MIN_OPAQUE_SHARE`] opaque are dropped, so the sprite's outline against the
+//! grey used here does not produce features that depend on the background.
+
+use std::sync::OnceLock;
+
+use image::{DynamicImage, GrayImage};
+use serde::{Deserialize, Serialize};
+
+/// Working images are shrunk to at most this long side.
+pub const MAX_WORK_SIDE: u32 = 512;
+/// ...and enlarged to at least this long side.
+pub const MIN_WORK_SIDE: u32 = 320;
+pub const MAX_KEYPOINTS: usize = 500;
+pub const LEVELS: usize = 8;
+pub const SCALE_FACTOR: f32 = 1.2;
+pub const FAST_THRESHOLD: i16 = 20;
+/// Seed of the BRIEF test pattern; changing it invalidates stored descriptors.
+pub const PATTERN_SEED: u64 = 0x5849_455a_4849_4f52; // "XIEZHIOR"
+pub const MIN_OPAQUE_SHARE: f32 = 0.8;
+/// Identifies the extractor and its parameters; descriptors with a different
+/// id must not be compared.
+pub const LOCAL_FEATURES_ID: &str = "orb-fast9-rbrief256-v1";
+
+/// Radius of the orientation disc and half-size of the descriptor patch.
+const PATCH_RADIUS: i32 = 15;
+/// Keypoints keep this far from level borders: the rotated pattern reaches
+/// 13 * sqrt(2) < 19 px from the centre.
+const EDGE: i32 = 19;
+const PATTERN_PAIRS: usize = 128;
+
+/// One oriented keypoint with its descriptor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keypoint {
+    /// Position in pixels of the decoded image (pixel i spans [i, i+1)).
+    pub x: f32,
+    pub y: f32,
+    /// Diameter of the described patch in pixels of the decoded image.
+    pub size: f32,
+    /// Pyramid level the keypoint was found on.
+    pub octave: u8,
+    /// Orientation in radians (image coordinates, y down).
+    pub angle: f32,
+    /// 256-bit rBRIEF descriptor, hex in serialised form.
+    #[serde(with = "hex32")]
+    pub descriptor: [u8; 32],
+}
+
+/// The local features of one image.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LocalFeatures {
+    /// [`LOCAL_FEATURES_ID`] at extraction time; empty for "not computed".
+    pub id: String,
+    pub keypoints: Vec<Keypoint>,
+}
+
+mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&s, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(out)
+    }
+}
+
+/// Hamming distance between two descriptors.
+pub fn descriptor_distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// The descriptor the same patch gets in the horizontally mirrored image
+/// (see the module comment for why this is a bit permutation).
+pub fn mirror_descriptor(d: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (o, b) in out.iter_mut().zip(d) {
+        *o = ((b & 0x55) << 1) | ((b >> 1) & 0x55);
+    }
+    out
+}
+
+/// SplitMix64: tiny, well-known, and fully specified here so the pattern never
+/// depends on a crate version.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1).
+    fn unit(&mut self) -> f64 {
+        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+}
+
+type Point = (f32, f32);
+
+/// 256 tests as (p, q) pairs; test 2k+1 is test 2k reflected y -> -y.
+fn pattern() -> &'static [(Point, Point); 256] {
+    static PATTERN: OnceLock<[(Point, Point); 256]> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        let mut rng = SplitMix64(PATTERN_SEED);
+        let sigma = 31.0 / 5.0;
+        let mut coord = || -> f32 {
+            // Box-Muller; one value per call keeps the sequence easy to reproduce.
+            let (u, v) = (rng.unit(), rng.unit());
+            let g = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
+            (g * sigma).round().clamp(-13.0, 13.0) as f32
+        };
+        let mut out = [((0.0, 0.0), (0.0, 0.0)); 256];
+        let mut k = 0;
+        while k < PATTERN_PAIRS {
+            let p = (coord(), coord());
+            let q = (coord(), coord());
+            // A test comparing a point with itself, or whose reflection is
+            // itself, carries no information for one of the two bits.
+            if p == q || (p.0 == q.0 && p.1 == -q.1) {
+                continue;
+            }
+            out[2 * k] = (p, q);
+            out[2 * k + 1] = ((p.0, -p.1), (q.0, -q.1));
+            k += 1;
+        }
+        out
+    })
+}
+
+/// Half-widths of the radius-15 disc, per row offset 0..=15.
+fn disc() -> &'static [i32; PATCH_RADIUS as usize + 1] {
+    static DISC: OnceLock<[i32; PATCH_RADIUS as usize + 1]> = OnceLock::new();
+    DISC.get_or_init(|| {
+        let mut d = [0; PATCH_RADIUS as usize + 1];
+        let r2 = (PATCH_RADIUS * PATCH_RADIUS) as f32;
+        for (v, w) in d.iter_mut().enumerate() {
+            *w = (r2 - (v * v) as f32).max(0.0).sqrt().floor() as i32;
+        }
+        d
+    })
+}
+
+/// Bresenham circle of radius 3 used by FAST, clockwise from the top.
+const CIRCLE: [(i32, i32); 16] = [
+    (0, -3),
+    (1, -3),
+    (2, -2),
+    (3, -1),
+    (3, 0),
+    (3, 1),
+    (2, 2),
+    (1, 3),
+    (0, 3),
+    (-1, 3),
+    (-2, 2),
+    (-3, 1),
+    (-3, 0),
+    (-3, -1),
+    (-2, -2),
+    (-1, -3),
+];
+
+/// FAST-9 score (sum of excess contrast over the circle) or None if not a corner.
+fn fast9(img: &GrayImage, x: i32, y: i32) -> Option<u32> {
+    let w = img.width() as i32;
+    let data = img.as_raw();
+    let at = |dx: i32, dy: i32| i16::from(data[((y + dy) * w + x + dx) as usize]);
+    let c = at(0, 0);
+    let (hi, lo) = (c + FAST_THRESHOLD, c - FAST_THRESHOLD);
+    // An arc of 9 contains at least 2 of the 4 compass points.
+    let compass = [at(0, -3), at(3, 0), at(0, 3), at(-3, 0)];
+    let nb = compass.iter().filter(|&&v| v > hi).count();
+    let nd = compass.iter().filter(|&&v| v < lo).count();
+    if nb < 2 && nd < 2 {
+        return None;
+    }
+    let mut ring = [0i16; 16];
+    for (r, (dx, dy)) in ring.iter_mut().zip(CIRCLE) {
+        *r = at(dx, dy);
+    }
+    let arc = |pred: &dyn Fn(i16) -> bool| {
+        let mut run = 0;
+        for i in 0..25 {
+            if pred(ring[i % 16]) {
+                run += 1;
+                if run >= 9 {
+                    return true;
+                }
+            } else {
+                run = 0;
+            }
+        }
+        false
+    };
+    if !(arc(&|v| v > hi) || arc(&|v| v < lo)) {
+        return None;
+    }
+    Some(
+        ring.iter()
+            .map(|&v| (i32::from((v - c).abs()) - i32::from(FAST_THRESHOLD)).max(0) as u32)
+            .sum(),
+    )
+}
+
+/// Harris corner response over a 7x7 block of Sobel gradients.
+fn harris(img: &GrayImage, x: i32, y: i32) -> f32 {
+    let w = img.width() as i32;
+    let data = img.as_raw();
+    let at = |xx: i32, yy: i32| f32::from(data[(yy * w + xx) as usize]);
+    let (mut a, mut b, mut c) = (0f32, 0f32, 0f32);
+    for yy in y - 3..=y + 3 {
+        for xx in x - 3..=x + 3 {
+            let ix = (at(xx + 1, yy - 1) + 2.0 * at(xx + 1, yy) + at(xx + 1, yy + 1))
+                - (at(xx - 1, yy - 1) + 2.0 * at(xx - 1, yy) + at(xx - 1, yy + 1));
+            let iy = (at(xx - 1, yy + 1) + 2.0 * at(xx, yy + 1) + at(xx + 1, yy + 1))
+                - (at(xx - 1, yy - 1) + 2.0 * at(xx, yy - 1) + at(xx + 1, yy - 1));
+            a += ix * ix;
+            b += iy * iy;
+            c += ix * iy;
+        }
+    }
+    a * b - c * c - 0.04 * (a + b) * (a + b)
+}
+
+/// Intensity-centroid orientation over the radius-15 disc.
+fn orientation(img: &GrayImage, x: i32, y: i32) -> f32 {
+    let w = img.width() as i32;
+    let data = img.as_raw();
+    let (mut m01, mut m10) = (0i64, 0i64);
+    for (v, &half) in disc().iter().enumerate() {
+        let v = v as i32;
+        for u in -half..=half {
+            let up = i64::from(data[((y + v) * w + x + u) as usize]);
+            m10 += i64::from(u) * up;
+            if v != 0 {
+                let dn = i64::from(data[((y - v) * w + x + u) as usize]);
+                m10 += i64::from(u) * dn;
+                m01 += i64::from(v) * (up - dn);
+            }
+        }
+    }
+    (m01 as f32).atan2(m10 as f32)
+}
+
+/// Separable 7-tap Gaussian, sigma 2 (as ORB), borders replicated.
+fn smooth(img: &GrayImage) -> GrayImage {
+    // exp(-k^2/8) for k = 0..3, scaled to integers summing to 256.
+    const K: [u32; 7] = [18, 31, 44, 70, 44, 31, 18];
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let src = img.as_raw();
+    let mut tmp = vec![0u32; w * h];
+    let mut padded = vec![0u32; w + 6];
+    for (row, trow) in src.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        for (i, p) in padded.iter_mut().enumerate() {
+            *p = u32::from(row[i.saturating_sub(3).min(w - 1)]);
+        }
+        for (t, win) in trow.iter_mut().zip(padded.windows(7)) {
+            *t = win.iter().zip(K).map(|(v, k)| v * k).sum();
+        }
+    }
+    // Vertical pass accumulates whole rows so the inner loop is a plain
+    // multiply-add over contiguous memory.
+    let mut out = vec![0u8; w * h];
+    let mut acc = vec![0u32; w];
+    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
+        acc.iter_mut().for_each(|a| *a = 0);
+        for (i, k) in K.iter().enumerate() {
+            let yy = (y + i).saturating_sub(3).min(h - 1);
+            for (a, t) in acc.iter_mut().zip(&tmp[yy * w..(yy + 1) * w]) {
+                *a += k * t;
+            }
+        }
+        for (o, a) in orow.iter_mut().zip(&acc) {
+            *o = ((a + (1 << 15)) >> 16).min(255) as u8;
+        }
+    }
+    GrayImage::from_raw(w as u32, h as u32, out).unwrap_or_else(|| img.clone())
+}
+
+/// Bilinear resampling (pixel centres aligned), the pyramid step ORB uses.
+/// Written here because `imageops::resize` on 8-bit grey was the slowest
+/// part of extraction.
+fn bilinear(src: &GrayImage, nw: u32, nh: u32) -> GrayImage {
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    let (nw, nh) = (nw.max(1) as usize, nh.max(1) as usize);
+    let data = src.as_raw();
+    // Source index and 8-bit weight of the right/lower neighbour per output column/row.
+    let axis = |n: usize, len: usize| -> Vec<(usize, usize, u32)> {
+        (0..n)
+            .map(|i| {
+                let s = ((i as f32 + 0.5) * len as f32 / n as f32 - 0.5).clamp(0.0, (len - 1) as f32);
+                let i0 = s.floor() as usize;
+                (i0, (i0 + 1).min(len - 1), ((s - i0 as f32) * 256.0).round() as u32)
+            })
+            .collect()
+    };
+    let (xs, ys) = (axis(nw, w), axis(nh, h));
+    let mut out = vec![0u8; nw * nh];
+    for (orow, &(y0, y1, fy)) in out.chunks_exact_mut(nw).zip(&ys) {
+        let (r0, r1) = (&data[y0 * w..(y0 + 1) * w], &data[y1 * w..(y1 + 1) * w]);
+        for (o, &(x0, x1, fx)) in orow.iter_mut().zip(&xs) {
+            let top = u32::from(r0[x0]) * (256 - fx) + u32::from(r0[x1]) * fx;
+            let bot = u32::from(r1[x0]) * (256 - fx) + u32::from(r1[x1]) * fx;
+            *o = ((top * (256 - fy) + bot * fy + (1 << 15)) >> 16) as u8;
+        }
+    }
+    GrayImage::from_raw(nw as u32, nh as u32, out).unwrap_or_else(|| src.clone())
+}
+
+/// Resize for the working image: box-average by an integer factor first when
+/// shrinking a lot (so large photos are not aliased), then bilinear.
+fn resize_gray(src: &GrayImage, nw: u32, nh: u32) -> GrayImage {
+    let k = (src.width() / nw.max(1)).min(src.height() / nh.max(1));
+    if k < 2 {
+        return bilinear(src, nw, nh);
+    }
+    let k = k as usize;
+    let (w, bw, bh) = (
+        src.width() as usize,
+        src.width() as usize / k,
+        src.height() as usize / k,
+    );
+    let data = src.as_raw();
+    let mut acc = vec![0u32; bw * bh];
+    for y in 0..bh * k {
+        let row = &data[y * w..y * w + bw * k];
+        let arow = &mut acc[(y / k) * bw..(y / k + 1) * bw];
+        for (a, block) in arow.iter_mut().zip(row.chunks_exact(k)) {
+            *a += block.iter().map(|&v| u32::from(v)).sum::<u32>();
+        }
+    }
+    let n = (k * k) as u32;
+    let boxed: Vec<u8> = acc.iter().map(|a| ((a + n / 2) / n) as u8).collect();
+    match GrayImage::from_raw(bw as u32, bh as u32, boxed) {
+        Some(b) => bilinear(&b, nw, nh),
+        None => bilinear(src, nw, nh),
+    }
+}
+
+fn describe(smoothed: &GrayImage, x: i32, y: i32, angle: f32) -> [u8; 32] {
+    let w = smoothed.width() as i32;
+    let data = smoothed.as_raw();
+    let (s, c) = angle.sin_cos();
+    let at = |p: Point| {
+        let dx = (c * p.0 - s * p.1).round() as i32;
+        let dy = (s * p.0 + c * p.1).round() as i32;
+        data[((y + dy) * w + x + dx) as usize]
+    };
+    let mut d = [0u8; 32];
+    for (i, &(p, q)) in pattern().iter().enumerate() {
+        if at(p) < at(q) {
+            d[i / 8] |= 1 << (i % 8);
+        }
+    }
+    d
+}
+
+struct Candidate {
+    x: i32,
+    y: i32,
+    response: f32,
+}
+
+/// FAST corners of one level after 3x3 non-maximum suppression, best first.
+fn detect(img: &GrayImage) -> Vec<Candidate> {
+    let (w, h) = (img.width() as i32, img.height() as i32);
+    if w <= 2 * EDGE || h <= 2 * EDGE {
+        return Vec::new();
+    }
+    let mut score = vec![0u32; (w * h) as usize];
+    for y in EDGE..h - EDGE {
+        for x in EDGE..w - EDGE {
+            if let Some(s) = fast9(img, x, y) {
+                score[(y * w + x) as usize] = s;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for y in EDGE..h - EDGE {
+        for x in EDGE..w - EDGE {
+            let s = score[(y * w + x) as usize];
+            if s == 0 {
+                continue;
+            }
+            // Ties broken by position so the result does not depend on scan order.
+            let is_max = (-1..=1).all(|dy| {
+                (-1..=1).all(|dx| {
+                    let o = score[((y + dy) * w + x + dx) as usize];
+                    (dx == 0 && dy == 0) || o < s || (o == s && (dy, dx) > (0, 0))
+                })
+            });
+            if is_max {
+                out.push(Candidate {
+                    x,
+                    y,
+                    response: harris(img, x, y),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.response.total_cmp(&a.response).then((a.y, a.x).cmp(&(b.y, b.x))));
+    out
+}
+
+/// Picks up to `quota` candidates round-robin over a grid (every cell's best,
+/// then every cell's second best, ...), so a strongly textured background
+/// cannot take the whole budget from a smoother object pasted onto it.
+fn spread(cands: Vec<Candidate>, quota: usize, w: u32, h: u32) -> Vec<Candidate> {
+    const CELL: u32 = 32;
+    let gw = w.div_ceil(CELL).max(1);
+    let cells = (gw * h.div_ceil(CELL).max(1)) as usize;
+    let mut used = vec![0usize; cells];
+    // `cands` is sorted best first, so the running count is the rank in the cell.
+    let mut ranked: Vec<(usize, usize, Candidate)> = cands
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let cell = ((c.y as u32 / CELL) * gw + c.x as u32 / CELL) as usize;
+            let rank = used.get_mut(cell).map_or(usize::MAX, |n| {
+                *n += 1;
+                *n - 1
+            });
+            (rank, i, c)
+        })
+        .collect();
+    ranked.sort_by_key(|&(rank, i, _)| (rank, i));
+    ranked.into_iter().take(quota).map(|(_, _, c)| c).collect()
+}
+
+/// Share of opaque (alpha >= 128) samples in a disc of `radius` around (x, y).
+fn opaque_share(alpha: &GrayImage, x: f32, y: f32, radius: f32) -> f32 {
+    let (w, h) = (alpha.width() as i32, alpha.height() as i32);
+    let (mut n, mut opaque) = (0u32, 0u32);
+    for j in -4..=4 {
+        for i in -4..=4 {
+            if i * i + j * j > 16 {
+                continue;
+            }
+            let xx = ((x + i as f32 * radius / 4.0) as i32).clamp(0, w - 1);
+            let yy = ((y + j as f32 * radius / 4.0) as i32).clamp(0, h - 1);
+            n += 1;
+            if alpha.as_raw()[(yy * w + xx) as usize] >= 128 {
+                opaque += 1;
+            }
+        }
+    }
+    opaque as f32 / n.max(1) as f32
+}
+
+/// Luma (BT.601) of the image composited on grey 128, and its alpha if any.
+fn luma_and_alpha(image: &DynamicImage) -> (GrayImage, Option<GrayImage>) {
+    let rgb = crate::to_rgb_on_grey(image);
+    let (w, h) = rgb.dimensions();
+    let luma: Vec<u8> = rgb
+        .pixels()
+        .map(|p| ((299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]) + 500) / 1000) as u8)
+        .collect();
+    let luma = GrayImage::from_raw(w, h, luma).unwrap_or_else(|| GrayImage::new(w, h));
+    let alpha = image.color().has_alpha().then(|| {
+        let a: Vec<u8> = image.to_rgba8().pixels().map(|p| p[3]).collect();
+        GrayImage::from_raw(w, h, a).unwrap_or_else(|| GrayImage::new(w, h))
+    });
+    (luma, alpha)
+}
+
+/// Local features of a decoded image (orientation already applied).
+pub fn extract(image: &DynamicImage) -> LocalFeatures {
+    let (w, h) = (image.width(), image.height());
+    let long = w.max(h);
+    if long == 0 {
+        return LocalFeatures::default();
+    }
+    let work_scale = if long > MAX_WORK_SIDE {
+        MAX_WORK_SIDE as f32 / long as f32
+    } else if long < MIN_WORK_SIDE {
+        MIN_WORK_SIDE as f32 / long as f32
+    } else {
+        1.0
+    };
+    let ww = ((w as f32 * work_scale).round() as u32).max(1);
+    let wh = ((h as f32 * work_scale).round() as u32).max(1);
+    let (luma, alpha) = luma_and_alpha(image);
+    let resize = |g: &GrayImage| {
+        if (ww, wh) == (w, h) {
+            g.clone()
+        } else {
+            resize_gray(g, ww, wh)
+        }
+    };
+    let base = resize(&luma);
+    let alpha = alpha.map(|a| resize(&a));
+
+    // Budget per level shrinking by the scale factor (not its square, as in
+    // OpenCV's ORB): coarse levels are what match copies shown smaller.
+    let inv_area = 1.0 / SCALE_FACTOR;
+    let total: f32 = (0..LEVELS).map(|l| inv_area.powi(l as i32)).sum();
+    let mut keypoints = Vec::new();
+    let mut prev = base.clone();
+    for level in 0..LEVELS {
+        let f = SCALE_FACTOR.powi(level as i32);
+        let lw = (ww as f32 / f).round() as u32;
+        let lh = (wh as f32 / f).round() as u32;
+        if lw <= 2 * EDGE as u32 || lh <= 2 * EDGE as u32 {
+            break;
+        }
+        // Each level from the previous one, as ORB does.
+        let img = if level == 0 {
+            base.clone()
+        } else {
+            bilinear(&prev, lw, lh)
+        };
+        prev = img.clone();
+        // Exact per-axis factors back to working pixels.
+        let (sx, sy) = (ww as f32 / lw as f32, wh as f32 / lh as f32);
+        let mut cands = detect(&img);
+        if let Some(a) = &alpha {
+            cands.retain(|c| {
+                let (x, y) = ((c.x as f32 + 0.5) * sx, (c.y as f32 + 0.5) * sy);
+                opaque_share(a, x, y, PATCH_RADIUS as f32 * sx) >= MIN_OPAQUE_SHARE
+            });
+        }
+        let quota = (MAX_KEYPOINTS as f32 * inv_area.powi(level as i32) / total).round() as usize;
+        let chosen = spread(cands, quota, lw, lh);
+        if chosen.is_empty() {
+            continue;
+        }
+        let smoothed = smooth(&img);
+        for c in chosen {
+            let angle = orientation(&img, c.x, c.y);
+            let descriptor = describe(&smoothed, c.x, c.y, angle);
+            // Back to decoded-image pixels; rounded to 0.1 px to keep JSON short.
+            let round = |v: f32| (v * 10.0).round() / 10.0;
+            keypoints.push(Keypoint {
+                x: round((c.x as f32 + 0.5) * sx / work_scale),
+                y: round((c.y as f32 + 0.5) * sy / work_scale),
+                size: round((2 * PATCH_RADIUS + 1) as f32 * sx / work_scale),
+                octave: level as u8,
+                angle: (angle * 1000.0).round() / 1000.0,
+                descriptor,
+            });
+        }
+    }
+    keypoints.truncate(MAX_KEYPOINTS);
+    LocalFeatures {
+        id: LOCAL_FEATURES_ID.to_string(),
+        keypoints,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_is_deterministic_paired_and_in_range() {
+        let p = pattern();
+        for k in 0..PATTERN_PAIRS {
+            let (a, b) = p[2 * k];
+            assert_eq!(p[2 * k + 1], ((a.0, -a.1), (b.0, -b.1)));
+            for v in [a.0, a.1, b.0, b.1] {
+                assert!((-13.0..=13.0).contains(&v));
+            }
+            assert_ne!(a, b);
+        }
+        // Pinned so a change of generator or seed is noticed (it would
+        // invalidate every stored descriptor).
+        let mut rng = SplitMix64(0);
+        assert_eq!(rng.next(), 0xe220_a839_7b1d_cdaf);
+    }
+
+    #[test]
+    fn mirror_descriptor_swaps_bit_pairs() {
+        let mut d = [0u8; 32];
+        d[0] = 0b0000_0001;
+        d[31] = 0b1000_0000;
+        let m = mirror_descriptor(&d);
+        assert_eq!(m[0], 0b0000_0010);
+        assert_eq!(m[31], 0b0100_0000);
+        assert_eq!(mirror_descriptor(&m), d);
+    }
+
+    #[test]
+    fn fast_finds_the_corners_of_a_square() {
+        let mut img = GrayImage::from_pixel(100, 100, image::Luma([40]));
+        for y in 30..70 {
+            for x in 30..70 {
+                img.put_pixel(x, y, image::Luma([220]));
+            }
+        }
+        let c = detect(&img);
+        assert!(!c.is_empty());
+        for k in c.iter().take(4) {
+            let near = |v: i32| (v - 30).abs() <= 2 || (v - 69).abs() <= 2;
+            assert!(near(k.x) && near(k.y), "({}, {})", k.x, k.y);
+        }
+        // Flat images have no corners.
+        assert!(detect(&GrayImage::from_pixel(100, 100, image::Luma([90]))).is_empty());
+    }
+
+    #[test]
+    fn mirrored_image_gives_mirrored_descriptors() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coffee.png");
+        let img = image::open(path).expect("test photo").to_luma8();
+        let a = extract(&DynamicImage::ImageLuma8(img.clone()));
+        let b = extract(&DynamicImage::ImageLuma8(image::imageops::flip_horizontal(&img)));
+        assert!(a.keypoints.len() > 50, "{}", a.keypoints.len());
+        let w = a.keypoints.len() as f32;
+        let mut close = 0;
+        for k in &a.keypoints {
+            let md = mirror_descriptor(&k.descriptor);
+            let x = img.width() as f32 - k.x;
+            if b.keypoints.iter().any(|o| {
+                (o.x - x).abs() < 1.0 && (o.y - k.y).abs() < 1.0 && descriptor_distance(&o.descriptor, &md) < 40
+            }) {
+                close += 1;
+            }
+        }
+        assert!(close as f32 > 0.6 * w, "{close} of {w}");
+    }
+}

@@ -1,0 +1,366 @@
+//! Geometric verification with local features: descriptor matching, then a
+//! RANSAC similarity transform.  A copy (cropped, pasted, scaled, rotated,
+//! mirrored) keeps many keypoints in one consistent geometry; unrelated
+//! pictures only produce scattered chance matches.
+
+use xiezhi_fingerprint::{descriptor_distance, mirror_descriptor, Fingerprint, Keypoint};
+
+/// Matches farther than this (bits of 256) are not considered.
+pub const MAX_DESCRIPTOR_DISTANCE: u32 = 64;
+/// Lowe's ratio test: best distance < ratio * second best.
+pub const RATIO: f32 = 0.8;
+pub const RANSAC_ITERATIONS: usize = 500;
+/// Inlier tolerance as a share of the candidate's diagonal.
+pub const INLIER_TOLERANCE: f32 = 0.02;
+/// Keypoint orientations must agree with the transform's rotation this well.
+const MAX_ANGLE_ERROR: f32 = std::f32::consts::PI / 6.0;
+/// Keypoint sizes must agree with the transform's scale within this factor
+/// (pyramid levels are 1.3 apart, so the true ratio is blurred by ~1.3).
+const MAX_SIZE_RATIO_ERROR: f32 = 2.0;
+/// Fewer inliers than this never yield a box or coverage: with two points any
+/// pair of matches defines a similarity, so tiny consensus sets are chance.
+pub const MIN_INLIERS_FOR_GEOMETRY: u32 = 6;
+
+/// Outcome of [`verify`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LocalMatch {
+    pub matches: u32,
+    pub inliers: u32,
+    pub mirrored: bool,
+    /// [x, y, w, h] in the candidate of the reference's outline under the transform.
+    pub bbox: Option<[u32; 4]>,
+    pub coverage: f32,
+}
+
+#[derive(Clone, Copy)]
+struct Pair {
+    r: (f32, f32),
+    c: (f32, f32),
+    /// Candidate angle minus reference angle.
+    dangle: f32,
+    /// Candidate size over reference size.
+    dsize: f32,
+}
+
+/// Similarity c = z * r + t with z = (a, b) as a complex number.
+#[derive(Clone, Copy, Debug)]
+struct Similarity {
+    a: f32,
+    b: f32,
+    tx: f32,
+    ty: f32,
+}
+
+impl Similarity {
+    fn apply(&self, p: (f32, f32)) -> (f32, f32) {
+        (
+            self.a * p.0 - self.b * p.1 + self.tx,
+            self.b * p.0 + self.a * p.1 + self.ty,
+        )
+    }
+
+    fn scale(&self) -> f32 {
+        self.a.hypot(self.b)
+    }
+
+    fn rotation(&self) -> f32 {
+        self.b.atan2(self.a)
+    }
+
+    fn from_two(p: &Pair, q: &Pair) -> Option<Self> {
+        let (dx, dy) = (q.r.0 - p.r.0, q.r.1 - p.r.1);
+        let (ex, ey) = (q.c.0 - p.c.0, q.c.1 - p.c.1);
+        let n = dx * dx + dy * dy;
+        if n < 1.0 {
+            return None;
+        }
+        // z = e / d (complex division).
+        let a = (ex * dx + ey * dy) / n;
+        let b = (ey * dx - ex * dy) / n;
+        Some(Similarity {
+            a,
+            b,
+            tx: p.c.0 - (a * p.r.0 - b * p.r.1),
+            ty: p.c.1 - (b * p.r.0 + a * p.r.1),
+        })
+    }
+
+    /// Least-squares similarity over the given pairs.
+    fn fit(pairs: &[Pair]) -> Option<Self> {
+        let n = pairs.len() as f32;
+        if pairs.len() < 2 {
+            return None;
+        }
+        let mr = pairs.iter().fold((0.0, 0.0), |s, p| (s.0 + p.r.0, s.1 + p.r.1));
+        let mc = pairs.iter().fold((0.0, 0.0), |s, p| (s.0 + p.c.0, s.1 + p.c.1));
+        let (mr, mc) = ((mr.0 / n, mr.1 / n), (mc.0 / n, mc.1 / n));
+        let (mut sa, mut sb, mut ss) = (0f32, 0f32, 0f32);
+        for p in pairs {
+            let (rx, ry) = (p.r.0 - mr.0, p.r.1 - mr.1);
+            let (cx, cy) = (p.c.0 - mc.0, p.c.1 - mc.1);
+            sa += rx * cx + ry * cy;
+            sb += rx * cy - ry * cx;
+            ss += rx * rx + ry * ry;
+        }
+        if ss < 1.0 {
+            return None;
+        }
+        let (a, b) = (sa / ss, sb / ss);
+        Some(Similarity {
+            a,
+            b,
+            tx: mc.0 - (a * mr.0 - b * mr.1),
+            ty: mc.1 - (b * mr.0 + a * mr.1),
+        })
+    }
+
+    fn plausible(&self) -> bool {
+        let s = self.scale();
+        s.is_finite() && (0.05..=20.0).contains(&s)
+    }
+}
+
+fn angle_diff(a: f32) -> f32 {
+    let t = std::f32::consts::TAU;
+    let r = a.rem_euclid(t);
+    r.min(t - r)
+}
+
+fn is_inlier(m: &Similarity, p: &Pair, tol: f32) -> bool {
+    let q = m.apply(p.r);
+    let err = (q.0 - p.c.0).hypot(q.1 - p.c.1);
+    let size_ratio = p.dsize / m.scale();
+    err <= tol
+        && angle_diff(p.dangle - m.rotation()) <= MAX_ANGLE_ERROR
+        && (1.0 / MAX_SIZE_RATIO_ERROR..=MAX_SIZE_RATIO_ERROR).contains(&size_ratio)
+}
+
+/// Deterministic xorshift64* so the same pair always gives the same answer.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+    }
+}
+
+/// Ratio-test matches, at most one per candidate keypoint.
+fn tentative(reference: &[Keypoint], mirror_width: Option<f32>, candidate: &[Keypoint]) -> Vec<Pair> {
+    let mut best_for_cand: Vec<Option<(u32, Pair)>> = vec![None; candidate.len()];
+    for r in reference {
+        let (desc, x, angle) = match mirror_width {
+            // See xiezhi_fingerprint::local: mirroring permutes descriptor bits
+            // and maps the orientation θ to π − θ.
+            Some(w) => (
+                mirror_descriptor(&r.descriptor),
+                w - r.x,
+                std::f32::consts::PI - r.angle,
+            ),
+            None => (r.descriptor, r.x, r.angle),
+        };
+        let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
+        for (j, c) in candidate.iter().enumerate() {
+            let d = descriptor_distance(&desc, &c.descriptor);
+            if d < d1 {
+                (d2, d1, j1) = (d1, d, j);
+            } else if d < d2 {
+                d2 = d;
+            }
+        }
+        if d1 > MAX_DESCRIPTOR_DISTANCE || (d1 as f32) >= RATIO * d2 as f32 {
+            continue;
+        }
+        let c = &candidate[j1];
+        if r.size <= 0.0 || !r.size.is_finite() || !c.size.is_finite() {
+            continue;
+        }
+        let pair = Pair {
+            r: (x, r.y),
+            c: (c.x, c.y),
+            dangle: c.angle - angle,
+            dsize: c.size / r.size,
+        };
+        if best_for_cand[j1].as_ref().is_none_or(|(d, _)| d1 < *d) {
+            best_for_cand[j1] = Some((d1, pair));
+        }
+    }
+    best_for_cand.into_iter().flatten().map(|(_, p)| p).collect()
+}
+
+fn ransac(pairs: &[Pair], tol: f32) -> Option<(Similarity, u32)> {
+    if pairs.len() < 2 {
+        return None;
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut best: Option<(Similarity, u32)> = None;
+    for _ in 0..RANSAC_ITERATIONS {
+        let i = rng.below(pairs.len());
+        let j = rng.below(pairs.len());
+        if i == j {
+            continue;
+        }
+        let Some(m) = Similarity::from_two(&pairs[i], &pairs[j]) else {
+            continue;
+        };
+        if !m.plausible() {
+            continue;
+        }
+        let n = pairs.iter().filter(|p| is_inlier(&m, p, tol)).count() as u32;
+        if best.as_ref().is_none_or(|(_, b)| n > *b) {
+            best = Some((m, n));
+        }
+    }
+    let (mut m, mut n) = best?;
+    // Two refinement rounds: refit on the consensus set, keep if not worse.
+    for _ in 0..2 {
+        let inl: Vec<Pair> = pairs.iter().copied().filter(|p| is_inlier(&m, p, tol)).collect();
+        let Some(r) = Similarity::fit(&inl) else { break };
+        let rn = pairs.iter().filter(|p| is_inlier(&r, p, tol)).count() as u32;
+        if !r.plausible() || rn < n {
+            break;
+        }
+        (m, n) = (r, rn);
+    }
+    Some((m, n))
+}
+
+/// Area of a simple polygon (shoelace).
+fn area(poly: &[(f32, f32)]) -> f32 {
+    let mut s = 0.0;
+    for i in 0..poly.len() {
+        let (a, b) = (poly[i], poly[(i + 1) % poly.len()]);
+        s += a.0 * b.1 - b.0 * a.1;
+    }
+    (s / 2.0).abs()
+}
+
+/// Sutherland–Hodgman clip of a convex polygon to [0,w]x[0,h].
+fn clip(poly: Vec<(f32, f32)>, w: f32, h: f32) -> Vec<(f32, f32)> {
+    // Each edge: inside test and intersection with the boundary line.
+    type Edge = (fn(&(f32, f32), f32) -> f32, usize, f32);
+    let edges: [Edge; 4] = [
+        (|p, _| p.0, 0, 0.0),
+        (|p, v| v - p.0, 0, w),
+        (|p, _| p.1, 1, 0.0),
+        (|p, v| v - p.1, 1, h),
+    ];
+    let mut out = poly;
+    for (inside, axis, bound) in edges {
+        let input = std::mem::take(&mut out);
+        for i in 0..input.len() {
+            let (cur, prev) = (input[i], input[(i + input.len() - 1) % input.len()]);
+            let (dc, dp) = (inside(&cur, bound), inside(&prev, bound));
+            let cross = || {
+                let t = dp / (dp - dc);
+                let p = (prev.0 + t * (cur.0 - prev.0), prev.1 + t * (cur.1 - prev.1));
+                // Snap onto the boundary against rounding.
+                if axis == 0 {
+                    (bound, p.1)
+                } else {
+                    (p.0, bound)
+                }
+            };
+            if dc >= 0.0 {
+                if dp < 0.0 {
+                    out.push(cross());
+                }
+                out.push(cur);
+            } else if dp >= 0.0 {
+                out.push(cross());
+            }
+        }
+    }
+    out
+}
+
+/// Matches the reference's keypoints (as is and mirrored) against the
+/// candidate's and keeps the geometry with the larger consensus.
+pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
+    let (rk, ck) = (&reference.local.keypoints, &candidate.local.keypoints);
+    // Descriptors from different extractors (or none) are not comparable.
+    if rk.is_empty() || ck.is_empty() || reference.local.id != candidate.local.id {
+        return LocalMatch::default();
+    }
+    let (cw, ch) = (candidate.width as f32, candidate.height as f32);
+    let tol = INLIER_TOLERANCE * cw.hypot(ch);
+    let mut best = LocalMatch::default();
+    let mut best_model = None;
+    for mirrored in [false, true] {
+        let pairs = tentative(rk, mirrored.then_some(reference.width as f32), ck);
+        let found = ransac(&pairs, tol);
+        let inliers = found.as_ref().map_or(0, |f| f.1);
+        if inliers > best.inliers || (!mirrored && best.matches == 0) {
+            best = LocalMatch {
+                matches: pairs.len() as u32,
+                inliers,
+                mirrored,
+                bbox: None,
+                coverage: 0.0,
+            };
+            best_model = found.map(|f| f.0);
+        }
+    }
+    if best.inliers < MIN_INLIERS_FOR_GEOMETRY {
+        return best;
+    }
+    let Some(m) = best_model else { return best };
+    // Mirrored keypoints live in the mirrored reference, whose outline is the
+    // same rectangle, so the outline maps the same way in both cases.
+    let (rw, rh) = (reference.width as f32, reference.height as f32);
+    let outline: Vec<(f32, f32)> = [(0.0, 0.0), (rw, 0.0), (rw, rh), (0.0, rh)]
+        .into_iter()
+        .map(|p| m.apply(p))
+        .collect();
+    let full = area(&outline);
+    let inside = clip(outline, cw, ch);
+    if full <= 0.0 || inside.len() < 3 {
+        return best;
+    }
+    best.coverage = (area(&inside) / full).clamp(0.0, 1.0);
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in &inside {
+        (x0, y0, x1, y1) = (x0.min(p.0), y0.min(p.1), x1.max(p.0), y1.max(p.1));
+    }
+    let (x0, y0) = (x0.max(0.0).round() as u32, y0.max(0.0).round() as u32);
+    let (x1, y1) = (x1.min(cw).round() as u32, y1.min(ch).round() as u32);
+    best.bbox = Some([x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)]);
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_and_area() {
+        let sq = vec![(-10.0, -10.0), (10.0, -10.0), (10.0, 10.0), (-10.0, 10.0)];
+        assert_eq!(area(&sq), 400.0);
+        let c = clip(sq, 100.0, 100.0);
+        assert!((area(&c) - 100.0).abs() < 1e-3, "{c:?}");
+    }
+
+    #[test]
+    fn similarity_from_two_points_recovers_rotation_and_scale() {
+        let truth = Similarity {
+            a: 0.5 * 0.3f32.cos(),
+            b: 0.5 * 0.3f32.sin(),
+            tx: 10.0,
+            ty: -4.0,
+        };
+        let mk = |r: (f32, f32)| Pair {
+            r,
+            c: truth.apply(r),
+            dangle: 0.3,
+            dsize: 0.5,
+        };
+        let (p, q) = (mk((3.0, 4.0)), mk((50.0, -20.0)));
+        let m = Similarity::from_two(&p, &q).expect("model");
+        assert!((m.scale() - 0.5).abs() < 1e-4 && (m.rotation() - 0.3).abs() < 1e-4);
+        let f = Similarity::fit(&[p, q, mk((7.0, 70.0))]).expect("fit");
+        assert!((f.tx - 10.0).abs() < 1e-3 && (f.ty + 4.0).abs() < 1e-3);
+        assert!(is_inlier(&f, &mk((100.0, 100.0)), 1.0));
+    }
+}
