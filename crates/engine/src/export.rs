@@ -1,0 +1,167 @@
+//! Assemble an evidence bundle from a case: the evidence stage gets plain data.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+use xiezhi_evidence::{BundleSpec, Exhibit, ExhibitFile};
+use xiezhi_store::{AssetOrigin, Case, Decision, MatchRecord};
+
+use crate::{EngineError, Progress, Result};
+
+/// Matches below this score are not exported unless confirmed by a reviewer.
+pub const EXPORT_FLOOR: f64 = 0.5;
+
+#[derive(Clone, Debug, Default)]
+pub struct ExportOptions {
+    pub tsa_urls: Vec<String>,
+    /// Only matches a reviewer confirmed.
+    pub confirmed_only: bool,
+    /// Scoring method text, for the report's methodology page.
+    pub method: String,
+    pub model_id: String,
+    pub model_weights_sha256: String,
+}
+
+#[derive(Serialize, Debug)]
+pub struct ExportReport {
+    pub path: String,
+    pub bundle_id: String,
+    pub bundle_sha256: String,
+    pub manifest_sha256: String,
+    pub exhibits: usize,
+    pub files: usize,
+    pub timestamps: Vec<serde_json::Value>,
+}
+
+/// Which matches become exhibits: confirmed ones, plus (unless `confirmed_only`)
+/// unreviewed ones above the floor. Rejected matches never do.
+pub fn select_exhibits(matches: Vec<MatchRecord>, confirmed_only: bool) -> Vec<MatchRecord> {
+    matches
+        .into_iter()
+        .filter(|m| match m.review.as_ref().map(|r| &r.decision) {
+            Some(Decision::Confirmed) => true,
+            Some(Decision::Rejected) => false,
+            None => !confirmed_only && m.score >= EXPORT_FLOOR,
+        })
+        .collect()
+}
+
+fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]")
+}
+
+pub async fn export(
+    case: &mut Case,
+    out: &Path,
+    opts: &ExportOptions,
+    progress: &dyn Progress,
+) -> Result<ExportReport> {
+    let chosen = select_exhibits(case.matches(0.0)?, opts.confirmed_only);
+    if chosen.is_empty() {
+        return Err(EngineError::Invalid(if opts.confirmed_only {
+            "no confirmed match to export; confirm matches with `xiezhi review <DIR> <MATCH_ID> --confirm`".into()
+        } else {
+            format!("no match to export (none confirmed, none unreviewed with score ≥ {EXPORT_FLOOR})")
+        }));
+    }
+    progress.phase("collecting exhibits", Some(chosen.len() as u64));
+    let mut exhibits = Vec::new();
+    for (i, m) in chosen.iter().enumerate() {
+        let reference_bytes = case.blobs().read_verified(&m.reference.sha256)?;
+        let candidate_bytes = case.blobs().read_verified(&m.asset.sha256)?;
+        let (url, local_path) = match m.asset.origin {
+            AssetOrigin::Crawl => (Some(m.asset.locator.clone()), None),
+            AssetOrigin::Local => (None, Some(m.asset.locator.clone())),
+        };
+        exhibits.push(Exhibit {
+            number: (i + 1) as u32,
+            match_id: m.id.to_string(),
+            score: m.score,
+            explanation: m.explanation.clone(),
+            signals: m.signals.clone(),
+            decision: m.review.as_ref().map(|r| r.decision.as_str().to_string()),
+            note: m.review.as_ref().and_then(|r| r.note.clone()),
+            reference: ExhibitFile {
+                original_name: m.reference.original_path.clone(),
+                sha256: m.reference.sha256.clone(),
+                media_type: m.reference.media_type.clone().unwrap_or_default(),
+                bytes: reference_bytes,
+            },
+            candidate: ExhibitFile {
+                original_name: m.asset.locator.clone(),
+                sha256: m.asset.sha256.clone(),
+                media_type: m.asset.media_type.clone().unwrap_or_default(),
+                bytes: candidate_bytes,
+            },
+            url,
+            page_url: m.sources.first().map(|s| s.page_url.clone()),
+            local_path,
+            captured_at: m.capture.as_ref().map(|c| c.fetched_at.clone()),
+            http_status: m.capture.as_ref().map(|c| c.status),
+            server_ip: m.capture.as_ref().and_then(|c| c.server_ip.clone()),
+            warc_file: m.capture.as_ref().map(|c| c.warc_file.clone()),
+            warc_record_id: m.capture.as_ref().map(|c| c.response_record_id.clone()),
+        });
+        progress.advance(1);
+    }
+    progress.done();
+    // The WARC files that hold the exhibits' exchanges.
+    let mut warcs: Vec<String> = chosen
+        .iter()
+        .filter_map(|m| m.capture.as_ref().map(|c| c.warc_file.clone()))
+        .collect();
+    warcs.sort();
+    warcs.dedup();
+    let capture_files = warcs
+        .iter()
+        .map(|w| (format!("capture/{w}"), case.warc_dir().join(w)))
+        .collect();
+
+    let bundle_uuid = uuid::Uuid::new_v4();
+    let bundle_id = bundle_uuid.to_string();
+    case.log_event("export.started", json!({"bundle_id": bundle_id, "exhibits": exhibits.len(), "tsa": opts.tsa_urls, "path": out.to_string_lossy()}))?;
+    let spec = BundleSpec {
+        bundle_id: bundle_uuid,
+        case_id: case.info().id.clone(),
+        case_name: case.info().name.clone(),
+        tool_version: crate::VERSION.to_string(),
+        model_id: opts.model_id.clone(),
+        model_weights_sha256: opts.model_weights_sha256.clone(),
+        method: opts.method.clone(),
+        created_at: chrono::Utc::now(),
+        exhibits,
+        custody: case.custody()?,
+        capture_files,
+        tsa_urls: opts.tsa_urls.clone(),
+        tsa_is_local_test: !opts.tsa_urls.is_empty() && opts.tsa_urls.iter().all(|u| is_loopback(u)),
+    };
+    progress.phase("writing the bundle", None);
+    let summary = xiezhi_evidence::export_bundle(&spec, out).await?;
+    progress.done();
+    let timestamps: Vec<serde_json::Value> = summary
+        .timestamps
+        .iter()
+        .map(|t| serde_json::to_value(t).unwrap_or_default())
+        .collect();
+    let path = out.to_string_lossy().into_owned();
+    case.record_export(
+        &path,
+        &bundle_id,
+        &summary.bundle_sha256,
+        &summary.manifest_sha256,
+        json!({"exhibits": spec.exhibits.len(), "timestamps": timestamps}),
+    )?;
+    Ok(ExportReport {
+        path,
+        bundle_id,
+        bundle_sha256: summary.bundle_sha256,
+        manifest_sha256: summary.manifest_sha256,
+        exhibits: spec.exhibits.len(),
+        files: summary.files,
+        timestamps,
+    })
+}

@@ -1,0 +1,82 @@
+//! Loading the client's reference material into a case.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use xiezhi_store::{Case, Reference};
+
+use crate::media::sniff_image;
+use crate::{EngineError, Progress, Result};
+
+#[derive(Serialize, Debug, Default)]
+pub struct RefsAdded {
+    /// Newly added references.
+    pub added: Vec<Reference>,
+    /// Files whose exact bytes were already a reference: (path, existing reference id).
+    pub duplicates: Vec<(String, i64)>,
+    /// Files that are not images Xiezhi can read: (path, reason).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Every regular file under the given files/folders, recursively, in a stable order.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|source| EngineError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let mut files: Vec<PathBuf> = walkdir::WalkDir::new(p)
+                .follow_links(false)
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+pub fn absolute(p: &Path) -> String {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Add files and folders (recursively) as references; non-images are skipped with a reason.
+pub fn add_references(case: &mut Case, paths: &[PathBuf], progress: &dyn Progress) -> Result<RefsAdded> {
+    let files = expand_paths(paths)?;
+    progress.phase("adding references", Some(files.len() as u64));
+    let mut report = RefsAdded::default();
+    for f in files {
+        progress.message(&f.to_string_lossy());
+        let bytes = std::fs::read(&f).map_err(|source| EngineError::Io {
+            path: f.clone(),
+            source,
+        })?;
+        let path = absolute(&f);
+        match sniff_image(&bytes) {
+            None => report
+                .skipped
+                .push((path, "not a PNG, JPEG, GIF, WebP, BMP, TIFF or ICO image".into())),
+            Some(mt) => {
+                let r = case.add_reference(&path, &bytes, Some(mt))?;
+                if r.new {
+                    report.added.push(r.reference);
+                } else {
+                    report.duplicates.push((path, r.reference.id));
+                }
+            }
+        }
+        progress.advance(1);
+    }
+    progress.done();
+    Ok(report)
+}

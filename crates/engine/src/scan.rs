@@ -1,0 +1,182 @@
+//! Fingerprint references and candidates, compare every candidate with every
+//! reference, and record the matches worth a human look.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::json;
+use xiezhi_fingerprint::{Fingerprint, Fingerprinter};
+use xiezhi_store::{Asset, AssetOrigin, Case, MatchRecord, Reference};
+
+use crate::media::sniff_image;
+use crate::refs::{absolute, expand_paths};
+use crate::{EngineError, Progress, Result};
+
+/// Pairs scoring below this are not recorded: they are noise, not findings.
+pub const RECORD_FLOOR: f64 = 0.2;
+
+#[derive(Serialize, Debug, Default)]
+pub struct ScanReport {
+    pub scan_id: i64,
+    pub references: usize,
+    pub candidates: usize,
+    pub fingerprinted: usize,
+    pub from_cache: usize,
+    pub matches: usize,
+    /// Files that could not be fingerprinted: (what, reason). The scan carries on.
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// Fingerprint bytes stored in the case, reusing a cached result for the same content.
+fn fingerprint_blob(
+    case: &mut Case,
+    fp: &Fingerprinter,
+    sha256: &str,
+    report: &mut ScanReport,
+) -> Result<std::result::Result<Fingerprint, String>> {
+    let model = fp.embedder().model_id().to_string();
+    if let Some(cached) = case.fingerprint(sha256, &model)? {
+        report.from_cache += 1;
+        return Ok(match cached {
+            Ok(data) => serde_json::from_slice(&data).map_err(|e| format!("cached fingerprint unreadable: {e}")),
+            Err(e) => Err(e),
+        });
+    }
+    let bytes = case.blobs().read_verified(sha256)?;
+    report.fingerprinted += 1;
+    match fp.fingerprint(&bytes) {
+        Ok(f) => {
+            let data =
+                serde_json::to_vec(&f).map_err(|e| EngineError::Invalid(format!("fingerprint of {sha256}: {e}")))?;
+            case.put_fingerprint(sha256, &model, Ok(&data))?;
+            Ok(Ok(f))
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            case.put_fingerprint(sha256, &model, Err(&msg))?;
+            Ok(Err(msg))
+        }
+    }
+}
+
+fn reference_fingerprints(
+    case: &mut Case,
+    fp: &Fingerprinter,
+    progress: &dyn Progress,
+    report: &mut ScanReport,
+) -> Result<Vec<(Reference, Fingerprint)>> {
+    let refs = case.references()?;
+    report.references = refs.len();
+    progress.phase("fingerprinting references", Some(refs.len() as u64));
+    let mut out = Vec::new();
+    for r in refs {
+        progress.message(&r.original_path);
+        match fingerprint_blob(case, fp, &r.sha256, report)? {
+            Ok(f) => out.push((r, f)),
+            Err(e) => report.unreadable.push((format!("reference {}", r.original_path), e)),
+        }
+        progress.advance(1);
+    }
+    progress.done();
+    Ok(out)
+}
+
+/// Compare one candidate with every reference and record pairs above the floor.
+fn match_candidate(
+    case: &mut Case,
+    scan_id: i64,
+    asset: &Asset,
+    cand: &Fingerprint,
+    refs: &[(Reference, Fingerprint)],
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for (r, rf) in refs {
+        let signals = xiezhi_match::compare(rf, cand);
+        let score = xiezhi_match::score(&signals) as f64;
+        if score < RECORD_FLOOR {
+            continue;
+        }
+        let explanation = xiezhi_match::explain(&signals);
+        let signals = serde_json::to_value(&signals).unwrap_or_default();
+        ids.push(case.upsert_match(r.id, asset.id, scan_id, score, &signals, &explanation)?);
+    }
+    Ok(ids)
+}
+
+fn model_details(fp: &Fingerprinter) -> serde_json::Value {
+    json!({"model_id": fp.embedder().model_id(), "weights_sha256": fp.embedder().weights_sha256()})
+}
+
+/// Fingerprint every captured asset and match it against the references.
+pub fn scan(case: &mut Case, fp: &Fingerprinter, progress: &dyn Progress) -> Result<ScanReport> {
+    let mut report = ScanReport::default();
+    let scan_id = case.begin_scan("scan", model_details(fp))?;
+    report.scan_id = scan_id;
+    let refs = reference_fingerprints(case, fp, progress, &mut report)?;
+    let assets = case.assets(Some(AssetOrigin::Crawl))?;
+    report.candidates = assets.len();
+    progress.phase("fingerprinting and matching captured images", Some(assets.len() as u64));
+    for a in &assets {
+        progress.message(&a.locator);
+        match fingerprint_blob(case, fp, &a.sha256, &mut report)? {
+            Ok(f) => report.matches += match_candidate(case, scan_id, a, &f, &refs)?.len(),
+            Err(e) => report.unreadable.push((a.locator.clone(), e)),
+        }
+        progress.advance(1);
+    }
+    progress.done();
+    case.finish_scan(scan_id, "scan", json!({"references": report.references, "candidates": report.candidates, "matches": report.matches, "unreadable": report.unreadable.len()}))?;
+    Ok(report)
+}
+
+#[derive(Serialize, Debug)]
+pub struct CheckReport {
+    pub scan: ScanReport,
+    /// The matches of the checked files, best first.
+    pub matches: Vec<MatchRecord>,
+}
+
+/// Match local files/folders against the references, without crawling.
+pub fn check(case: &mut Case, fp: &Fingerprinter, paths: &[PathBuf], progress: &dyn Progress) -> Result<CheckReport> {
+    let files = expand_paths(paths)?;
+    let mut report = ScanReport::default();
+    let scan_id = case.begin_scan(
+        "check",
+        json!({"paths": paths.iter().map(|p| absolute(p)).collect::<Vec<_>>(), "model": model_details(fp)}),
+    )?;
+    report.scan_id = scan_id;
+    let refs = reference_fingerprints(case, fp, progress, &mut report)?;
+    progress.phase("checking files", Some(files.len() as u64));
+    let mut match_ids = Vec::new();
+    for f in &files {
+        let path = absolute(f);
+        progress.message(&path);
+        let bytes = std::fs::read(f).map_err(|source| EngineError::Io {
+            path: f.clone(),
+            source,
+        })?;
+        let Some(mt) = sniff_image(&bytes) else {
+            report
+                .unreadable
+                .push((path, "not a PNG, JPEG, GIF, WebP, BMP, TIFF or ICO image".into()));
+            progress.advance(1);
+            continue;
+        };
+        report.candidates += 1;
+        let asset = case.record_asset(AssetOrigin::Local, &path, &bytes, Some(mt), None, &[])?;
+        match fingerprint_blob(case, fp, &asset.sha256, &mut report)? {
+            Ok(fpr) => match_ids.extend(match_candidate(case, scan_id, &asset, &fpr, &refs)?),
+            Err(e) => report.unreadable.push((path, e)),
+        }
+        progress.advance(1);
+    }
+    progress.done();
+    report.matches = match_ids.len();
+    case.finish_scan(scan_id, "check", json!({"references": report.references, "candidates": report.candidates, "matches": report.matches, "unreadable": report.unreadable.len()}))?;
+    let mut matches = match_ids
+        .into_iter()
+        .map(|id| case.match_record(id))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    Ok(CheckReport { scan: report, matches })
+}
