@@ -776,88 +776,22 @@ impl Case {
                     }
                 }
             };
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, original_path, sha256, size, custody_seq FROM refs ORDER BY id")
-                .map_err(self.db_err())?;
+        for (table, event, columns) in VOUCHED_ROWS {
+            let names: Vec<&str> = columns.iter().map(|(col, _)| *col).collect();
+            let sql = format!("SELECT id, custody_seq, {} FROM {table} ORDER BY id", names.join(", "));
+            let mut stmt = self.conn.prepare(&sql).map_err(self.db_err())?;
             let rows = stmt
                 .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
+                    let values = (0..columns.len())
+                        .map(|i| r.get_ref(i + 2).map(sql_to_json))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, values))
                 })
                 .map_err(self.db_err())?;
             for row in rows {
-                let (id, path, sha, size, seq) = row.map_err(self.db_err())?;
-                expect(
-                    "refs",
-                    id,
-                    seq,
-                    "reference.added",
-                    &[("path", json!(path)), ("sha256", json!(sha)), ("size", json!(size))],
-                );
-            }
-        }
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, match_id, decision, note, custody_seq FROM reviews ORDER BY id")
-                .map_err(self.db_err())?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                })
-                .map_err(self.db_err())?;
-            for row in rows {
-                let (id, match_id, decision, note, seq) = row.map_err(self.db_err())?;
-                expect(
-                    "reviews",
-                    id,
-                    seq,
-                    "review.decision",
-                    &[
-                        ("match_id", json!(match_id)),
-                        ("decision", json!(decision)),
-                        ("note", json!(note)),
-                    ],
-                );
-            }
-        }
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, bundle_sha256, manifest_sha256, custody_seq FROM exports ORDER BY id")
-                .map_err(self.db_err())?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                    ))
-                })
-                .map_err(self.db_err())?;
-            for row in rows {
-                let (id, bundle, manifest, seq) = row.map_err(self.db_err())?;
-                expect(
-                    "exports",
-                    id,
-                    seq,
-                    "export.created",
-                    &[("bundle_sha256", json!(bundle)), ("manifest_sha256", json!(manifest))],
-                );
+                let (id, seq, values) = row.map_err(self.db_err())?;
+                let fields: Vec<(&str, serde_json::Value)> = columns.iter().map(|(_, key)| *key).zip(values).collect();
+                expect(table, id, seq, event, &fields);
             }
         }
         for r in self.references()? {
@@ -875,6 +809,41 @@ impl Case {
             first_broken,
             issues,
         })
+    }
+}
+
+/// Rows the custody log vouches for.
+/// (table, custody event, [(column, key in the entry's details)])
+type VouchedRow = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+const VOUCHED_ROWS: &[VouchedRow] = &[
+    (
+        "refs",
+        "reference.added",
+        &[("original_path", "path"), ("sha256", "sha256"), ("size", "size")],
+    ),
+    (
+        "reviews",
+        "review.decision",
+        &[("match_id", "match_id"), ("decision", "decision"), ("note", "note")],
+    ),
+    (
+        "exports",
+        "export.created",
+        &[
+            ("bundle_sha256", "bundle_sha256"),
+            ("manifest_sha256", "manifest_sha256"),
+        ],
+    ),
+];
+
+fn sql_to_json(v: rusqlite::types::ValueRef) -> serde_json::Value {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Integer(i) => json!(i),
+        ValueRef::Real(f) => json!(f),
+        ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => json!(hex::encode(b)),
     }
 }
 
