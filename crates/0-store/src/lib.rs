@@ -10,11 +10,16 @@
 
 pub mod blobs;
 mod case;
+mod case_capture;
+mod case_findings;
 pub mod custody;
+mod integrity;
+mod mapping;
 mod rows;
 mod schema;
 
-pub use case::{Case, IntegrityIssue, IntegrityReport};
+pub use case::Case;
+pub use integrity::{IntegrityIssue, IntegrityReport};
 pub use rows::*;
 
 /// Version written into the case and every custody entry's context.
