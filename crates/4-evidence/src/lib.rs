@@ -6,6 +6,7 @@ mod error;
 mod export;
 pub mod model;
 mod pdf;
+mod pdf_text;
 mod template;
 pub mod tsa;
 mod verify;
