@@ -183,6 +183,13 @@ fn crawl_scan_review_export_verify_and_tamper() {
     // Full-text search, including Chinese.
     let hits = ok_json(&["search", s(&case), "gallery", "--json"]);
     assert!(!hits.as_array().expect("hits").is_empty(), "search finds English words");
+    let hits = ok_json(&["search", s(&case), "火箭", "--json"]);
+    let hits = hits.as_array().expect("hits");
+    assert!(
+        hits.iter()
+            .any(|h| h["snippet"].as_str().is_some_and(|t| t.contains("火箭"))),
+        "search finds Chinese words: {hits:?}"
+    );
 
     // Export with a real RFC 3161 timestamp and verify it three ways.
     let bundle = tmp.path().join("bundle.zip");

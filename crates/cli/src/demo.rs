@@ -169,7 +169,7 @@ pub fn run(out: Option<PathBuf>, json: bool, bars: &Bars) -> anyhow::Result<Exit
         println!("  bundle.zip   the evidence bundle (report.pdf, manifest.json, SHA256SUMS, timestamp/, custody.jsonl, capture/)");
         println!("  tsa/ca.crt   the local test TSA's root: openssl ts -verify -data manifest.json -in timestamp/manifest.tsr -CAfile {}", tsa.ca_cert_path().display());
         println!(
-            "\nTry: xiezhi matches {} | xiezhi search {} 獬豸 | xiezhi verify {}",
+            "\nTry: xiezhi matches {} | xiezhi search {} 火箭 | xiezhi verify {}",
             case_dir.display(),
             case_dir.display(),
             bundle.display()
