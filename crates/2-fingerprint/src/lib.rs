@@ -8,6 +8,7 @@
 mod decode;
 mod error;
 pub mod local;
+mod local_ops;
 mod model;
 pub mod pdq;
 mod regions;
