@@ -326,14 +326,7 @@ pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSu
                 media_type: e.candidate.media_type.clone(),
                 sha256: csha.clone(),
             },
-            url: e.url.clone(),
-            page_url: e.page_url.clone(),
-            local_path: e.local_path.clone(),
-            captured_at: e.captured_at.clone(),
-            http_status: e.http_status,
-            server_ip: e.server_ip.clone(),
-            warc_file: e.warc_file.clone(),
-            warc_record_id: e.warc_record_id.clone(),
+            provenance: e.provenance.clone(),
         });
         exhibit_files.push((rpath, cpath, rsha, csha));
     }

@@ -13,6 +13,6 @@ mod verify;
 
 pub use error::EvidenceError;
 pub use export::export_bundle;
-pub use model::{BundleSpec, Exhibit, ExhibitFile, ExportSummary, Manifest};
+pub use model::{BundleSpec, Exhibit, ExhibitFile, ExportSummary, Manifest, Provenance};
 pub use tsa::{request_timestamp, verify_timestamp_response, TimestampInfo};
 pub use verify::{verify_bundle, Check, VerifyReport};

@@ -41,6 +41,12 @@ pub struct Exhibit {
     pub note: Option<String>,
     pub reference: ExhibitFile,
     pub candidate: ExhibitFile,
+    pub provenance: Provenance,
+}
+
+/// Where and how a candidate was obtained; shared by the exhibit and its manifest entry.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
     pub url: Option<String>,
     pub page_url: Option<String>,
     pub local_path: Option<String>,
@@ -128,14 +134,8 @@ pub struct ManifestExhibit {
     pub decision: Option<String>,
     pub reference: ManifestExhibitFile,
     pub candidate: ManifestExhibitFile,
-    pub url: Option<String>,
-    pub page_url: Option<String>,
-    pub local_path: Option<String>,
-    pub captured_at: Option<String>,
-    pub http_status: Option<u16>,
-    pub server_ip: Option<String>,
-    pub warc_file: Option<String>,
-    pub warc_record_id: Option<String>,
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

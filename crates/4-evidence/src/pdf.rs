@@ -398,9 +398,10 @@ pub fn render(spec: &BundleSpec, ctx: &ReportContext<'_>) -> Result<Vec<u8>, Evi
                     Face::Regular,
                 ),
                 (
-                    e.url
+                    e.provenance
+                        .url
                         .clone()
-                        .or_else(|| e.local_path.clone())
+                        .or_else(|| e.provenance.local_path.clone())
                         .unwrap_or_else(|| t.label("none").to_string()),
                     Face::Regular,
                 ),
@@ -436,20 +437,32 @@ pub fn render(spec: &BundleSpec, ctx: &ReportContext<'_>) -> Result<Vec<u8>, Evi
         let none = t.label("none").to_string();
         w.kv(t.label("match_id"), &e.match_id, Face::Regular);
         w.kv(t.label("score"), &format!("{:.4}", e.score), Face::Bold);
-        w.kv(t.label("url"), or_none(&t, &e.url), Face::Mono);
-        w.kv(t.label("page_url"), or_none(&t, &e.page_url), Face::Mono);
-        w.kv(t.label("local_path"), or_none(&t, &e.local_path), Face::Mono);
-        w.kv(t.label("captured_at"), or_none(&t, &e.captured_at), Face::Regular);
+        w.kv(t.label("url"), or_none(&t, &e.provenance.url), Face::Mono);
+        w.kv(t.label("page_url"), or_none(&t, &e.provenance.page_url), Face::Mono);
+        w.kv(t.label("local_path"), or_none(&t, &e.provenance.local_path), Face::Mono);
         w.kv(
-            t.label("http_status"),
-            &e.http_status.map(|c| c.to_string()).unwrap_or(none.clone()),
+            t.label("captured_at"),
+            or_none(&t, &e.provenance.captured_at),
             Face::Regular,
         );
-        w.kv(t.label("server_ip"), or_none(&t, &e.server_ip), Face::Regular);
-        if e.warc_file.is_some() || e.warc_record_id.is_some() {
+        w.kv(
+            t.label("http_status"),
+            &e.provenance.http_status.map(|c| c.to_string()).unwrap_or(none.clone()),
+            Face::Regular,
+        );
+        w.kv(
+            t.label("server_ip"),
+            or_none(&t, &e.provenance.server_ip),
+            Face::Regular,
+        );
+        if e.provenance.warc_file.is_some() || e.provenance.warc_record_id.is_some() {
             w.kv(
                 t.label("warc"),
-                &format!("{} {}", or_none(&t, &e.warc_file), or_none(&t, &e.warc_record_id)),
+                &format!(
+                    "{} {}",
+                    or_none(&t, &e.provenance.warc_file),
+                    or_none(&t, &e.provenance.warc_record_id)
+                ),
                 Face::Mono,
             );
         }

@@ -219,7 +219,7 @@ async fn report_pdf_is_valid_and_readable() {
     let text = String::from_utf8_lossy(&o.stdout).to_string();
     let squashed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     for e in &spec.exhibits {
-        let url = e.url.as_deref().expect("url");
+        let url = e.provenance.url.as_deref().expect("url");
         assert!(squashed.contains(url), "URL {url} missing from report");
         assert!(squashed.contains(&e.reference.sha256), "reference sha missing");
         assert!(squashed.contains(&e.candidate.sha256), "candidate sha missing");

@@ -5,7 +5,7 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use xiezhi_evidence::{BundleSpec, Exhibit, ExhibitFile};
+use xiezhi_evidence::{BundleSpec, Exhibit, ExhibitFile, Provenance};
 use xiezhi_store::custody::{next_entry, CustodyEntry};
 
 pub fn sha(b: &[u8]) -> String {
@@ -91,14 +91,16 @@ pub fn spec(dir: &Path, tsa_urls: Vec<String>) -> BundleSpec {
                 note: Some("Seller listing still live on 2026-03-03.".into()),
                 reference: file("山水-01.png", "image/png", picture(640, 480, 10, image::ImageFormat::Png)),
                 candidate: file("copy.jpg", "image/jpeg", picture(1200, 900, 30, image::ImageFormat::Jpeg)),
-                url: Some("https://shop.example/images/copy-42.jpg".into()),
-                page_url: Some("https://shop.example/item/42".into()),
-                local_path: None,
-                captured_at: Some("2026-03-03T10:00:00.000Z".into()),
-                http_status: Some(200),
-                server_ip: Some("203.0.113.7".into()),
-                warc_file: Some("capture/xiezhi-00001.warc".into()),
-                warc_record_id: Some("<urn:uuid:4b1c0d5e-0000-4000-8000-000000000001>".into()),
+                provenance: Provenance {
+                    url: Some("https://shop.example/images/copy-42.jpg".into()),
+                    page_url: Some("https://shop.example/item/42".into()),
+                    local_path: None,
+                    captured_at: Some("2026-03-03T10:00:00.000Z".into()),
+                    http_status: Some(200),
+                    server_ip: Some("203.0.113.7".into()),
+                    warc_file: Some("capture/xiezhi-00001.warc".into()),
+                    warc_record_id: Some("<urn:uuid:4b1c0d5e-0000-4000-8000-000000000001>".into()),
+                },
             },
             Exhibit {
                 number: 2,
@@ -110,14 +112,16 @@ pub fn spec(dir: &Path, tsa_urls: Vec<String>) -> BundleSpec {
                 note: None,
                 reference: file("mountain-02.png", "image/png", picture(300, 500, 60, image::ImageFormat::Png)),
                 candidate: file("crop.png", "image/png", picture(300, 250, 90, image::ImageFormat::Png)),
-                url: Some(long_url),
-                page_url: None,
-                local_path: Some("/mnt/evidence/downloads/crop.png".into()),
-                captured_at: None,
-                http_status: None,
-                server_ip: None,
-                warc_file: None,
-                warc_record_id: None,
+                provenance: Provenance {
+                    url: Some(long_url),
+                    page_url: None,
+                    local_path: Some("/mnt/evidence/downloads/crop.png".into()),
+                    captured_at: None,
+                    http_status: None,
+                    server_ip: None,
+                    warc_file: None,
+                    warc_record_id: None,
+                },
             },
         ],
         custody: custody(),

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::json;
-use xiezhi_evidence::{BundleSpec, Exhibit, ExhibitFile};
+use xiezhi_evidence::{BundleSpec, Exhibit, ExhibitFile, Provenance};
 use xiezhi_store::{AssetOrigin, Case, Decision, MatchRecord};
 
 use crate::{EngineError, Progress, Result};
@@ -97,14 +97,16 @@ pub async fn export(
                 media_type: m.asset.media_type.clone().unwrap_or_default(),
                 bytes: candidate_bytes,
             },
-            url,
-            page_url: m.sources.first().map(|s| s.page_url.clone()),
-            local_path,
-            captured_at: m.capture.as_ref().map(|c| c.fetched_at.clone()),
-            http_status: m.capture.as_ref().map(|c| c.status),
-            server_ip: m.capture.as_ref().and_then(|c| c.server_ip.clone()),
-            warc_file: m.capture.as_ref().map(|c| c.warc_file.clone()),
-            warc_record_id: m.capture.as_ref().map(|c| c.response_record_id.clone()),
+            provenance: Provenance {
+                url,
+                page_url: m.sources.first().map(|s| s.page_url.clone()),
+                local_path,
+                captured_at: m.capture.as_ref().map(|c| c.fetched_at.clone()),
+                http_status: m.capture.as_ref().map(|c| c.status),
+                server_ip: m.capture.as_ref().and_then(|c| c.server_ip.clone()),
+                warc_file: m.capture.as_ref().map(|c| c.warc_file.clone()),
+                warc_record_id: m.capture.as_ref().map(|c| c.response_record_id.clone()),
+            },
         });
         progress.advance(1);
     }
