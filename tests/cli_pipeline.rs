@@ -79,7 +79,17 @@ fn crawl_scan_review_export_verify_and_tamper() {
     let case = tmp.path().join("case");
     let refs = xiezhi_demo::write_references(&tmp.path().join("refs")).expect("refs");
 
-    let init = ok_json(&["case", "init", s(&case), "--name", "Pipeline test", "--json"]);
+    // With a TSA on the case, `refs add` timestamps the reference list at intake.
+    let init = ok_json(&[
+        "case",
+        "init",
+        s(&case),
+        "--name",
+        "Pipeline test",
+        "--tsa",
+        &tsa.url(),
+        "--json",
+    ]);
     assert!(init["id"].as_str().is_some_and(|id| id.len() == 36));
     // Usage errors exit 2.
     assert_eq!(xiezhi(&["case", "init"]).status.code(), Some(2));
@@ -91,6 +101,11 @@ fn crawl_scan_review_export_verify_and_tamper() {
 
     let added = ok_json(&["refs", "add", s(&case), s(&tmp.path().join("refs")), "--json"]);
     assert_eq!(added["added"].as_array().map(Vec::len), Some(refs.len()));
+    assert!(
+        added["timestamp"]["gen_time"].as_str().is_some(),
+        "refs add timestamp: {added}"
+    );
+    let refs_manifest_sha = added["timestamp"]["manifest_sha256"].as_str().unwrap_or("").to_string();
 
     let crawl = ok_json(&["crawl", s(&case), &site.base_url(), "--rate", "0", "--json"]);
     assert!(crawl["pages"].as_u64().unwrap_or(0) >= 5, "{crawl}");
@@ -193,7 +208,24 @@ fn crawl_scan_review_export_verify_and_tamper() {
 
     // Export with a real RFC 3161 timestamp and verify it three ways.
     let bundle = tmp.path().join("bundle.zip");
-    let export = ok_json(&["export", s(&case), s(&bundle), "--tsa", &tsa.url(), "--json"]);
+    let second_tsa = format!("{}tsa", tsa.url());
+    let export = ok_json(&[
+        "export",
+        s(&case),
+        s(&bundle),
+        "--tsa",
+        &tsa.url(),
+        "--tsa",
+        &second_tsa,
+        "--lang",
+        "en+zh",
+        "--bates-prefix",
+        "PIPE-",
+        "--client",
+        "Demo Studio 演示工作室",
+        "--json",
+    ]);
+    assert_eq!(export["timestamps"].as_array().map(Vec::len), Some(2), "{export}");
     assert!(export["exhibits"].as_u64().unwrap_or(0) >= 1);
     let verify = ok_json(&["verify", s(&bundle), "--tsa-ca", s(&tsa.ca_cert_path()), "--json"]);
     assert_eq!(verify["ok"], true, "{verify}");
@@ -231,6 +263,7 @@ fn crawl_scan_review_export_verify_and_tamper() {
         String::from_utf8_lossy(&ts.stderr)
     );
     let pdf = unz.join("report.pdf");
+    bundle_checks_with_standard_tools(&unz, &tsa.ca_cert_path(), &refs_manifest_sha);
     assert!(
         Command::new("qpdf")
             .arg("--check")
@@ -247,14 +280,30 @@ fn crawl_scan_review_export_verify_and_tamper() {
         let z = zip::ZipArchive::new(std::fs::File::open(&bundle).expect("open")).expect("zip");
         z.file_names().map(str::to_string).collect()
     };
-    for target in ["report.pdf", "manifest.json", "custody.jsonl"] {
+    // Every file of the real bundle: flip one byte, delete it; then add extra files.
+    for target in [
+        "report.pdf",
+        "manifest.json",
+        "custody.jsonl",
+        "capture.wacz",
+        "timestamp/manifest-2.tsr",
+    ] {
         assert!(names.iter().any(|n| n == target), "bundle has {target}");
-        let bad = tmp.path().join(format!("bad-{}.zip", target.replace('/', "_")));
+    }
+    let bad = tmp.path().join("bad.zip");
+    let expect_fail = |what: &str, target: &str| {
+        let out = xiezhi(&["verify", s(&bad), "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{what} {target} must fail verification");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(target), "{what}: failure names {target}: {text}");
+    };
+    for target in &names {
+        let t = target.clone();
         rewrite_zip(
             &bundle,
             &bad,
-            |name, mut b| {
-                if name == target {
+            move |name, mut b| {
+                if name == t && !b.is_empty() {
                     let i = b.len() / 2;
                     b[i] ^= 0x01;
                 }
@@ -262,10 +311,19 @@ fn crawl_scan_review_export_verify_and_tamper() {
             },
             None,
         );
-        let out = xiezhi(&["verify", s(&bad), "--json"]);
-        assert_eq!(out.status.code(), Some(1), "tampered {target} must fail verification");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains(target), "failure names {target}: {text}");
+        expect_fail("flipped byte in", target);
+        let t = target.clone();
+        rewrite_zip(&bundle, &bad, move |name, b| (name != t).then_some(b), None);
+        expect_fail("deleted", target);
+    }
+    for extra in [
+        "extra.txt",
+        "exhibits/001/extra.png",
+        "timestamp/manifest-3.tsr",
+        "archive/more.warc.gz",
+    ] {
+        rewrite_zip(&bundle, &bad, |_, b| Some(b), Some((extra, b"sneaky".as_slice())));
+        expect_fail("extra file", extra);
     }
 
     // The custody log checks out, then fails once a row is altered behind its back.
@@ -346,4 +404,96 @@ fn errors_name_the_thing_at_fault() {
     let out = xiezhi(&["verify", s(&tmp.path().join("none.zip"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("none.zip"));
+}
+
+/// A Python tool `./run` installs into its venv (warcio, wacz), or from PATH.
+fn py_tool(name: &str) -> PathBuf {
+    let venv = PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+        .join(".cache/xiezhi/venv/bin")
+        .join(name);
+    if venv.is_file() {
+        venv
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+/// The unzipped demo bundle, checked with tools that know nothing of Xiezhi.
+fn bundle_checks_with_standard_tools(unz: &Path, ca: &Path, refs_manifest_sha: &str) {
+    let run = |cmd: &Path, args: &[&str], dir: &Path| {
+        let o = Command::new(cmd).args(args).current_dir(dir).output().expect("tool");
+        assert!(
+            o.status.success(),
+            "{} {args:?}: {}{}",
+            cmd.display(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    // Second TSA's token.
+    let out = run(
+        Path::new("openssl"),
+        &[
+            "ts",
+            "-verify",
+            "-data",
+            "manifest.json",
+            "-in",
+            "timestamp/manifest-2.tsr",
+            "-CAfile",
+            s(ca),
+        ],
+        unz,
+    );
+    assert!(out.contains("Verification: OK"));
+    // The web captures: py-wacz validates the WACZ, warcio reads its WARC.
+    run(&py_tool("wacz"), &["validate", "-f", "capture.wacz"], unz);
+    let w = unz.join("wacz");
+    std::fs::create_dir_all(&w).expect("mkdir");
+    run(Path::new("unzip"), &["-q", "../capture.wacz"], &w);
+    run(&py_tool("warcio"), &["check", "archive/data.warc.gz"], &w);
+    let index = run(&py_tool("warcio"), &["index", "archive/data.warc.gz"], &w);
+    // The report: every exhibit's URL and sha256, Chinese labels, Bates numbers, the intake timestamp.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(unz.join("manifest.json")).expect("manifest")).expect("json");
+    let text = run(Path::new("pdftotext"), &["report.pdf", "-"], unz);
+    let squashed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    for e in manifest["exhibits"].as_array().expect("exhibits") {
+        let url = e["url"].as_str().expect("url");
+        assert!(squashed.contains(url), "report shows {url}");
+        assert!(index.contains(url), "WACZ holds the response for {url}");
+        assert!(
+            squashed.contains(e["candidate"]["sha256"].as_str().expect("sha")),
+            "report shows sha256 of {url}"
+        );
+    }
+    assert!(
+        text.contains("Case / 案件") && text.contains("演示工作室"),
+        "bilingual labels"
+    );
+    assert!(text.contains("PIPE-000001"), "Bates prefix");
+    assert!(
+        squashed.contains(refs_manifest_sha),
+        "report shows the intake timestamp"
+    );
+    let pages = run(Path::new("pdfinfo"), &["report.pdf"], unz);
+    let n: usize = pages
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("page count");
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("xiezhi-demo-report");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).expect("mkdir");
+    run(
+        Path::new("pdftoppm"),
+        &["-r", "60", "-png", "report.pdf", s(&shots.join("page"))],
+        unz,
+    );
+    assert_eq!(
+        std::fs::read_dir(&shots).expect("ls").count(),
+        n,
+        "pdftoppm renders every page"
+    );
 }

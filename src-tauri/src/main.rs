@@ -1,42 +1,54 @@
-//! Xiezhi desktop shell. Commands stay thin: they call `xiezhi-engine` and
-//! return plain data; no business logic lives here.
+//! Xiezhi desktop shell (Tauri 2). Commands stay thin: they call `xiezhi-engine` and
+//! the case store and return plain data; long work runs off the UI thread and streams
+//! progress events. Images reach the webview only through the `xzblob://` protocol.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-use serde::Serialize;
+mod blob_protocol;
+mod commands;
+mod jobs;
+mod state;
 
-#[derive(Serialize)]
-struct CaseSummary {
-    id: String,
-    name: String,
-    references: usize,
-    matches: usize,
-}
+use tauri::Manager;
 
-/// Open a case folder and summarise it for the dashboard.
-#[tauri::command]
-fn open_case(dir: String) -> Result<CaseSummary, String> {
-    let case = xiezhi_store::Case::open(std::path::Path::new(&dir)).map_err(|e| e.to_string())?;
-    let references = case.references().map_err(|e| e.to_string())?.len();
-    let matches = case.matches(0.0).map_err(|e| e.to_string())?.len();
-    Ok(CaseSummary {
-        id: case.info().id.clone(),
-        name: case.info().name.clone(),
-        references,
-        matches,
-    })
-}
-
-/// Version of the engine behind this shell.
-#[tauri::command]
-fn engine_version() -> String {
-    xiezhi_engine::VERSION.to_string()
-}
+use crate::state::AppState;
 
 fn main() {
-    if let Err(e) = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![open_case, engine_version])
-        .run(tauri::generate_context!())
-    {
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let recent = app.path().app_data_dir().ok().map(|d| d.join("recent-cases.json"));
+            app.manage(AppState::new(recent));
+            Ok(())
+        })
+        .register_uri_scheme_protocol(blob_protocol::SCHEME, |ctx, request| {
+            let state = ctx.app_handle().state::<AppState>();
+            let guard = state.case.lock();
+            let case = guard.as_ref().ok().and_then(|g| g.as_ref()).map(|o| &o.case);
+            blob_protocol::serve(case, request.uri().path())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::cases_recent,
+            commands::case_create,
+            commands::case_open,
+            commands::case_dashboard,
+            commands::refs_list,
+            commands::refs_add,
+            commands::reference_sprites,
+            commands::crawl_start,
+            commands::crawl_history,
+            commands::scan_start,
+            commands::screenshots_start,
+            commands::findings_list,
+            commands::finding_detail,
+            commands::review,
+            commands::search,
+            commands::export_start,
+            commands::verify_start,
+            commands::job_cancel,
+            commands::demo_start,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
         eprintln!("xiezhi-desktop: {e}");
         std::process::exit(1);
     }

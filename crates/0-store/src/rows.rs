@@ -141,6 +141,9 @@ pub struct CrawlRow {
     pub seeds: serde_json::Value,
     pub settings: serde_json::Value,
     pub summary: Option<serde_json::Value>,
+    /// True when the operator told the crawler to ignore robots.txt (`--ignore-robots`).
+    #[serde(default)]
+    pub ignore_robots: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]

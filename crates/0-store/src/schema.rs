@@ -142,4 +142,61 @@ CREATE TABLE exports (
     custody_seq INTEGER NOT NULL REFERENCES custody(seq)
 );
 "#,
+    // Evidence (issue 5): page screenshots, the case's timestamp authority, and the
+    // RFC 3161 tokens taken over the reference manifest at `refs add`.
+    r#"
+CREATE TABLE screenshots (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    taken_at TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    warc_file TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL
+);
+CREATE INDEX screenshots_url ON screenshots(url);
+ALTER TABLE case_info ADD COLUMN tsa_url TEXT;
+CREATE TABLE reference_timestamps (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    tsa_url TEXT NOT NULL,
+    token BLOB NOT NULL,
+    gen_time TEXT NOT NULL,
+    custody_seq INTEGER NOT NULL REFERENCES custody(seq)
+);
+"#,
+    // Capture (issue 3): the resumable crawl frontier, the committed length of each WARC file
+    // (a resumed crawl cuts anything after it), page→asset references seen during a crawl, and
+    // whether robots.txt was obeyed.
+    r#"
+CREATE TABLE crawl_frontier (
+    crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+    url TEXT NOT NULL,
+    purpose TEXT NOT NULL CHECK (purpose IN ('page', 'asset')),
+    depth INTEGER NOT NULL,
+    hops INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'done', 'failed')),
+    attempts INTEGER NOT NULL,
+    discovered_from TEXT,
+    element TEXT,
+    PRIMARY KEY (crawl_id, url)
+);
+CREATE TABLE crawl_warc_files (
+    crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+    file TEXT NOT NULL,
+    committed_len INTEGER NOT NULL,
+    PRIMARY KEY (crawl_id, file)
+);
+CREATE TABLE crawl_asset_refs (
+    crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+    asset_url TEXT NOT NULL,
+    page_url TEXT NOT NULL,
+    element TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, asset_url, page_url, element)
+);
+ALTER TABLE crawls ADD COLUMN ignore_robots INTEGER NOT NULL DEFAULT 0;
+"#,
 ];

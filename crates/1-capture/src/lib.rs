@@ -11,15 +11,23 @@
 //! the headers we set).
 
 mod crawler;
-mod html;
+pub mod css;
+mod fetch;
+mod frontier;
+pub mod html;
 mod index;
+mod nesting;
+mod robots;
 mod scope;
+pub mod screenshot;
+mod sniff;
+mod tls;
 mod warcfile;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crawler::crawl;
+pub use crawler::{crawl, crawl_resuming};
 pub use index::{search, CjkTokenizer, SearchHit, TOKENIZER};
 pub use scope::{in_scope, normalize, Scope};
 pub use warcfile::{base32, warc_digest};
@@ -35,15 +43,31 @@ pub struct CrawlConfig {
     pub scope: Scope,
     /// Requests per second per host; 0 = no delay.
     pub rate_per_host: f64,
-    /// Global limit of requests in flight. The current crawler is sequential (effectively 1);
-    /// the value is validated and kept for the concurrent crawler.
+    /// Global limit of requests in flight.
     pub concurrency: usize,
     pub user_agent: String,
     pub connect_timeout: Duration,
-    /// Whole exchange, body included.
+    /// Whole exchange, body included (a server dripping bytes hits this one).
     pub request_timeout: Duration,
+    /// Longest wait for the next bytes of a response.
+    pub read_timeout: Duration,
+    /// Per-response body cap; a longer body is recorded truncated (`WARC-Truncated: length`).
     pub max_response_bytes: u64,
+    /// Stop fetching once this many payload bytes were recorded (0 = no limit).
+    pub max_total_bytes: u64,
     pub max_redirects: usize,
+    /// Extra attempts after a 429/5xx response or a network error.
+    pub max_retries: u32,
+    /// Longest wait before a retry, whatever `Retry-After` asks for.
+    pub max_retry_wait: Duration,
+    /// Regular expressions; when any are given, a discovered page URL must match one.
+    pub include: Vec<String>,
+    /// Regular expressions; a discovered page URL matching one is not followed.
+    pub exclude: Vec<String>,
+    /// Fetch robots.txt per host and obey it (the default); false records that it was ignored.
+    pub obey_robots: bool,
+    /// Extra trusted root certificates (PEM), e.g. a test CA or a corporate proxy's CA.
+    pub extra_root_pem: Option<Vec<u8>>,
     pub case_id: String,
     pub operator: Option<String>,
     pub warc_dir: PathBuf,
@@ -67,8 +91,16 @@ impl CrawlConfig {
             user_agent: format!("Xiezhi/{} (evidence capture)", env!("CARGO_PKG_VERSION")),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(30),
             max_response_bytes: 50 * 1024 * 1024,
+            max_total_bytes: 0,
             max_redirects: 10,
+            max_retries: 2,
+            max_retry_wait: Duration::from_secs(30),
+            include: Vec::new(),
+            exclude: Vec::new(),
+            obey_robots: true,
+            extra_root_pem: None,
             case_id: case_id.to_string(),
             operator: None,
             warc_dir: warc_dir.to_path_buf(),
@@ -161,7 +193,16 @@ pub struct Progress {
     pub assets: usize,
     pub bytes: u64,
     pub errors: usize,
+    /// URLs waiting to be fetched.
     pub frontier: usize,
+    /// Requests in flight.
+    pub in_flight: usize,
+    /// Seconds since this run started.
+    pub elapsed_s: f64,
+    /// Pages per second over this run.
+    pub pages_per_s: f64,
+    /// Rough seconds left, when the page budget bounds the work.
+    pub eta_s: Option<f64>,
 }
 
 /// Totals of a finished crawl.
@@ -177,6 +218,72 @@ pub struct CrawlSummary {
     pub warc_files: Vec<String>,
     pub started_at: String,
     pub finished_at: String,
+    /// Requests retried after a 429/5xx or a network error.
+    pub retries: usize,
+    /// Responses recorded truncated (size cap, timeout or disconnect mid-body).
+    pub truncated: usize,
+    /// URLs refused by robots.txt.
+    pub robots_disallowed: usize,
+    /// Why the crawl stopped with URLs still queued (byte budget), if it did.
+    pub stopped_early: Option<String>,
+    /// True when this run continued an interrupted crawl.
+    pub resumed: bool,
+    /// What resuming cut from earlier WARC files (uncommitted records after a crash).
+    pub warc_repairs: Vec<String>,
+}
+
+/// Why a URL is on the frontier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Purpose {
+    /// A page to parse for links and assets (seeds, links, redirect targets of pages).
+    Page,
+    /// An image or other page requisite.
+    Asset,
+}
+
+/// Where a frontier URL stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum FrontierState {
+    Queued,
+    Done,
+    Failed,
+}
+
+/// One URL of the crawl frontier; the engine persists these so a crawl can resume.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FrontierEntry {
+    /// Normalised URL, unique within a crawl.
+    pub url: String,
+    pub purpose: Purpose,
+    /// Link depth from a seed.
+    pub depth: u32,
+    /// Redirect hops that led here (0 unless a redirect target).
+    pub hops: u32,
+    pub state: FrontierState,
+    /// Requests made for this URL so far (retries included).
+    pub attempts: u32,
+    /// The page (or redirecting URL) that led here; `None` for seeds.
+    pub discovered_from: Option<String>,
+    /// The element of `discovered_from` that referenced it (`a[href]`, `img[src]`, `redirect`).
+    pub element: Option<String>,
+}
+
+/// The committed length of a WARC file: everything before it is durable and in the case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WarcPosition {
+    pub file: String,
+    pub len: u64,
+}
+
+/// What an interrupted crawl left behind, loaded by the engine from the case.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResumeState {
+    pub frontier: Vec<FrontierEntry>,
+    /// The committed length of every WARC file the crawl wrote; longer files are cut back.
+    pub warc_files: Vec<WarcPosition>,
+    /// Counters of the earlier runs (pages, assets, bytes, errors).
+    pub progress: Progress,
+    pub exchanges: usize,
 }
 
 /// An error the engine returns when it cannot persist what was captured; aborts the crawl,
@@ -186,6 +293,10 @@ pub struct CrawlSummary {
 pub struct SinkError(pub String);
 
 /// Receiver of capture events, called in order, from the crawl task.
+///
+/// Events come in units, one per fetched URL: an exchange, the page/asset/failure it gave,
+/// referrers and frontier changes, then [`CaptureSink::commit`]. A sink that persists must
+/// make each unit durable atomically at `commit` so that a crash never leaves half a unit.
 pub trait CaptureSink: Send {
     /// Every HTTP exchange recorded in WARC (page, asset, redirect hop, 4xx/5xx), called
     /// after its records are written and fsynced.
@@ -194,7 +305,8 @@ pub trait CaptureSink: Send {
     fn page(&mut self, page: &PageCapture) -> Result<(), SinkError>;
     /// An image fetched and recorded, with the referrers seen so far.
     fn asset(&mut self, asset: &AssetCapture) -> Result<(), SinkError>;
-    /// A page referenced an asset that was already fetched (assets are fetched once).
+    /// A page referenced an asset (called for every page→asset reference; the asset may be
+    /// fetched before, after, or — when the fetch fails — never).
     fn asset_referrer(&mut self, _asset_url: &str, _referrer: &Referrer) -> Result<(), SinkError> {
         Ok(())
     }
@@ -202,6 +314,24 @@ pub trait CaptureSink: Send {
     fn failure(&mut self, url: &str, reason: &str) -> Result<(), SinkError>;
     /// Progress counters, for progress bars.
     fn progress(&mut self, _p: &Progress) {}
+    /// URLs added to the frontier, or whose state or attempts changed.
+    fn frontier(&mut self, _entries: &[FrontierEntry]) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// True once the operator asked to stop: the crawl stops dispatching, finishes what is in
+    /// flight, and reports `stopped_early`.
+    fn cancelled(&self) -> bool {
+        false
+    }
+    /// A new WARC file was opened (its warcinfo record is durable).
+    fn warc_opened(&mut self, _at: &WarcPosition) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// End of a unit: everything reported since the previous commit must now become durable
+    /// together. `warc` is the WARC file and length up to which records are fsynced.
+    fn commit(&mut self, _warc: Option<&WarcPosition>) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use flate2::Compression;
 use sha2::{Digest, Sha256};
 use warc::{RawRecordHeader, WarcHeader, WarcWriter};
 
-use crate::CaptureError;
+use crate::{CaptureError, WarcPosition};
 
 /// RFC 4648 base32 (upper case, padded), as used by warcio/Heritrix for `sha256:` digests.
 pub fn base32(data: &[u8]) -> String {
@@ -56,7 +56,8 @@ pub struct RecordSpec<'a> {
     pub date: &'a str,
     pub content_type: &'a str,
     pub extra: Vec<(&'static str, String)>,
-    pub block: &'a [u8],
+    /// The block, in parts written back to back (e.g. HTTP head, then body).
+    pub block: &'a [&'a [u8]],
 }
 
 /// Where a record landed.
@@ -76,6 +77,20 @@ pub struct WarcOutput {
     warcinfo_id: String,
     warcinfo_fields: String,
     files: Vec<String>,
+}
+
+/// `write` that always takes the whole buffer: the `warc` crate's writer calls `write`
+/// (not `write_all`), which a compressing writer may accept only in part.
+struct WholeWrites<W: Write>(W);
+
+impl<W: Write> Write for WholeWrites<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 impl WarcOutput {
@@ -100,21 +115,81 @@ impl WarcOutput {
         })
     }
 
+    /// Before resuming: cuts every earlier file of this crawl back to its committed length
+    /// (dropping records written after the last commit, including a partial gzip member) and
+    /// removes files of this crawl that never got a commit. The resumed run writes new files.
+    /// Returns what was cut, one line per file, for the custody log.
+    pub fn restore(&mut self, committed: &[WarcPosition]) -> Result<Vec<String>, CaptureError> {
+        let mut notes = Vec::new();
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| CaptureError::io(&self.dir, e))?;
+        let mut names: Vec<String> = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| CaptureError::io(&self.dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{}-", self.prefix)) && name.ends_with(".warc.gz") {
+                names.push(name);
+            }
+        }
+        names.sort();
+        for name in names {
+            let path = self.dir.join(&name);
+            let size = std::fs::metadata(&path).map_err(|e| CaptureError::io(&path, e))?.len();
+            match committed.iter().find(|p| p.file == name) {
+                Some(p) if size > p.len => {
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(|e| CaptureError::io(&path, e))?;
+                    f.set_len(p.len).map_err(|e| CaptureError::io(&path, e))?;
+                    f.sync_all().map_err(|e| CaptureError::io(&path, e))?;
+                    notes.push(format!(
+                        "{name}: cut {} uncommitted bytes after offset {}",
+                        size - p.len,
+                        p.len
+                    ));
+                    self.files.push(name);
+                }
+                Some(p) if size < p.len => {
+                    return Err(CaptureError::Warc(format!(
+                        "{name} is {size} bytes but {} bytes of it were committed: the file was damaged",
+                        p.len
+                    )));
+                }
+                Some(_) => self.files.push(name),
+                None => {
+                    std::fs::remove_file(&path).map_err(|e| CaptureError::io(&path, e))?;
+                    notes.push(format!("{name}: removed (no record of it was ever committed)"));
+                }
+            }
+        }
+        Ok(notes)
+    }
+
     pub fn files(&self) -> &[String] {
         &self.files
     }
 
+    /// Where the current file ends.
+    pub fn position(&self) -> Option<WarcPosition> {
+        self.file.as_ref().map(|(_, name, len)| WarcPosition {
+            file: name.clone(),
+            len: *len,
+        })
+    }
+
     /// Ensures an open file with room, rotating when the current one has reached
     /// `max_warc_bytes`. Called before each exchange so an exchange's records share a file.
-    pub fn prepare(&mut self) -> Result<(), CaptureError> {
+    /// Returns the new file's position when it opened one.
+    pub fn prepare(&mut self) -> Result<Option<WarcPosition>, CaptureError> {
         let needs_new = match &self.file {
             None => true,
             Some((_, _, len)) => self.max_bytes > 0 && *len >= self.max_bytes,
         };
         if needs_new {
             self.open_next()?;
+            return Ok(self.position());
         }
-        Ok(())
+        Ok(None)
     }
 
     fn open_next(&mut self) -> Result<(), CaptureError> {
@@ -138,13 +213,18 @@ impl WarcOutput {
             date: &date,
             content_type: "application/warc-fields",
             extra: vec![("WARC-Filename", name)],
-            block: &block,
+            block: &[&block],
         })?;
         self.sync()
     }
 
     /// Appends one record as its own gzip member; returns the member's offset.
     pub fn write(&mut self, spec: &RecordSpec<'_>) -> Result<Written, CaptureError> {
+        let block_len: usize = spec.block.iter().map(|b| b.len()).sum();
+        let mut digest = Sha256::new();
+        for part in spec.block {
+            digest.update(part);
+        }
         let mut headers: HashMap<WarcHeader, Vec<u8>> = HashMap::new();
         let mut put = |k: &str, v: &str| {
             headers.insert(WarcHeader::Unknown(k.to_string()), v.as_bytes().to_vec());
@@ -153,8 +233,8 @@ impl WarcOutput {
         put("WARC-Record-ID", spec.record_id);
         put("WARC-Date", spec.date);
         put("Content-Type", spec.content_type);
-        put("Content-Length", &spec.block.len().to_string());
-        put("WARC-Block-Digest", &warc_digest(spec.block));
+        put("Content-Length", &block_len.to_string());
+        put("WARC-Block-Digest", &format!("sha256:{}", base32(&digest.finalize())));
         if spec.warc_type != "warcinfo" {
             let id = self.warcinfo_id.clone();
             put("WARC-Warcinfo-ID", &id);
@@ -162,21 +242,33 @@ impl WarcOutput {
         for (k, v) in &spec.extra {
             put(k, v);
         }
-        // Serialise uncompressed first: WarcWriter uses `write` (not `write_all`), which is
-        // only safe on a sink that always accepts everything, like Vec.
-        let mut plain = Vec::with_capacity(spec.block.len() + 1024);
-        WarcWriter::new(&mut plain)
+        // The header block goes through the warc crate; the block parts are streamed into the
+        // same gzip member after it, so a large body is never copied into one buffer.
+        let mut head = Vec::with_capacity(1024);
+        WarcWriter::new(&mut head)
             .write_raw(
                 RawRecordHeader {
                     version: "1.1".to_string(),
                     headers,
                 },
-                &spec.block,
+                &[],
             )
             .map_err(|e| CaptureError::Warc(e.to_string()))?;
-        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-        gz.write_all(&plain).map_err(|e| CaptureError::Warc(e.to_string()))?;
-        let member = gz.finish().map_err(|e| CaptureError::Warc(e.to_string()))?;
+        // write_raw with an empty block wrote: headers, CRLF, (no block), CRLF CRLF.
+        let Some(head) = head.strip_suffix(b"\r\n\r\n") else {
+            return Err(CaptureError::Warc("unexpected WARC header serialisation".into()));
+        };
+        let mut gz = WholeWrites(GzEncoder::new(
+            Vec::with_capacity(block_len / 2 + 1024),
+            Compression::default(),
+        ));
+        let io = |e: std::io::Error| CaptureError::Warc(e.to_string());
+        gz.write_all(head).map_err(io)?;
+        for part in spec.block {
+            gz.write_all(part).map_err(io)?;
+        }
+        gz.write_all(b"\r\n\r\n").map_err(io)?;
+        let member = gz.0.finish().map_err(io)?;
 
         let Some((file, name, len)) = self.file.as_mut() else {
             return Err(CaptureError::Warc("no WARC file open".into()));

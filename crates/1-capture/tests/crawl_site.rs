@@ -355,11 +355,23 @@ async fn crawls_records_indexes_a_site() {
             .map(|f| f.1.clone())
             .unwrap_or_else(|| panic!("no failure for {path}: {:?}", sink.failures))
     };
-    assert_eq!(reason("/big"), format!("response larger than {MAX_BYTES} bytes"));
-    assert_eq!(reason("/bigstream"), format!("response larger than {MAX_BYTES} bytes"));
+    let too_large = format!("response larger than {MAX_BYTES} bytes (recorded truncated)");
+    assert_eq!(reason("/big"), too_large);
+    assert_eq!(reason("/bigstream"), too_large);
     assert!(reason("/hop/5").contains("too many redirects"), "{:?}", sink.failures);
-    assert_eq!(sink.failures.len(), 3, "{:?}", sink.failures);
-    assert_eq!(summary.errors, 3);
+    assert_eq!(reason("/missing"), "HTTP 404 Not Found");
+    assert_eq!(sink.failures.len(), 4, "{:?}", sink.failures);
+    assert_eq!(summary.errors, 4);
+    assert_eq!(summary.truncated, 2);
+    // A capped body is kept, truncated at the cap, and says so in WARC.
+    for path in ["/big", "/bigstream"] {
+        assert_eq!(ex(path).payload_len, MAX_BYTES, "{path}");
+        let at = record_at(&warc_dir.join(&ex(path).warc_file), ex(path).warc_offset);
+        assert_eq!(at["warc-truncated"], "length", "{path}");
+    }
+    // robots.txt was asked for on both hosts (404 there: everything allowed) and recorded.
+    assert_eq!(ex("/robots.txt").status, 404);
+    assert!(sink.exchanges.iter().any(|e| e.url == format!("{cdn_base}/robots.txt")));
     assert!(!log.contains(&"/hop/6".to_string()));
 
     // --- assets & referrers -----------------------------------------------------------

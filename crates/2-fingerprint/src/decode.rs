@@ -52,25 +52,10 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Fingerprin
         return Err(FingerprintError::Truncated);
     }
     let mut reader = reader;
-    let mut lim = image::Limits::default();
-    lim.max_image_width = Some(limits.max_width);
-    lim.max_image_height = Some(limits.max_height);
-    lim.max_alloc = Some(limits.max_alloc);
-    reader.limits(lim);
-    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
+    reader.limits(image_limits(limits));
+    let mut decoder = reader.into_decoder().map_err(|e| explain_limit(bytes, limits, e))?;
     let (width, height) = decoder.dimensions();
-    // Checked here as well because not every decoder honours `image::Limits`.
-    if width > limits.max_width || height > limits.max_height {
-        return Err(FingerprintError::TooLarge {
-            width,
-            height,
-            max_width: limits.max_width,
-            max_height: limits.max_height,
-        });
-    }
-    if width == 0 || height == 0 {
-        return Err(FingerprintError::Empty);
-    }
+    check_dimensions(width, height, limits)?;
     let needed = decoder.total_bytes();
     if needed > limits.max_alloc {
         return Err(FingerprintError::TooMuchMemory {
@@ -88,7 +73,51 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Fingerprin
     Ok(Decoded { image, format })
 }
 
-fn map_image_error(e: image::ImageError) -> FingerprintError {
+/// Some decoders refuse an oversized header with a bare "limit exceeded"; name the
+/// size instead, read from the header alone (no pixel buffer is allocated for that).
+fn explain_limit(bytes: &[u8], limits: &DecodeLimits, e: image::ImageError) -> FingerprintError {
+    if !matches!(e, image::ImageError::Limits(_)) {
+        return map_image_error(e);
+    }
+    let dims = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|mut r| {
+            r.no_limits();
+            r.into_dimensions().ok()
+        });
+    match dims.map(|(w, h)| check_dimensions(w, h, limits)) {
+        Some(Err(named)) => named,
+        _ => map_image_error(e),
+    }
+}
+
+/// `image`'s own limits from ours.
+pub(crate) fn image_limits(limits: &DecodeLimits) -> image::Limits {
+    let mut lim = image::Limits::default();
+    lim.max_image_width = Some(limits.max_width);
+    lim.max_image_height = Some(limits.max_height);
+    lim.max_alloc = Some(limits.max_alloc);
+    lim
+}
+
+/// Checked here as well because not every decoder honours `image::Limits`.
+pub(crate) fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), FingerprintError> {
+    if width > limits.max_width || height > limits.max_height {
+        return Err(FingerprintError::TooLarge {
+            width,
+            height,
+            max_width: limits.max_width,
+            max_height: limits.max_height,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(FingerprintError::Empty);
+    }
+    Ok(())
+}
+
+pub(crate) fn map_image_error(e: image::ImageError) -> FingerprintError {
     match e {
         image::ImageError::Limits(l) => FingerprintError::Decode(format!("limit exceeded: {l}")),
         image::ImageError::Unsupported(u) => FingerprintError::Decode(format!("unsupported: {u}")),

@@ -31,6 +31,8 @@ pub enum FingerprintError {
     Inference(String),
     #[error("invalid PDQ hash: {0}")]
     BadHash(String),
+    #[error("stored fingerprint: {0}")]
+    Stored(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

@@ -7,11 +7,14 @@
 
 mod decode;
 mod error;
+mod frames;
 pub mod local;
 mod local_ops;
 mod model;
 pub mod pdq;
 mod regions;
+pub mod sprites;
+mod stored;
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -19,10 +22,12 @@ use sha2::{Digest, Sha256};
 
 pub use decode::{decode, to_rgb_on_grey, DecodeLimits, Decoded};
 pub use error::FingerprintError;
+pub use frames::{decode_frames, Frames, MAX_DECODED_FRAMES, MAX_DISTINCT_FRAMES};
 pub use local::{descriptor_distance, mirror_descriptor, Keypoint, LocalFeatures, LOCAL_FEATURES_ID};
 pub use model::{l2_normalise, EfficientNetLite0, FeaturesAndLogits, EMBEDDING_DIM, INPUT_SIZE, NUM_CLASSES};
 pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
 pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
+pub use stored::{decode_stored, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
 
 /// An image embedding model. Embeddings are L2-normalised, `dim()` long.
 pub trait Embedder: Send + Sync {
@@ -79,6 +84,15 @@ pub struct Fingerprint {
     pub local: LocalFeatures,
 }
 
+/// What [`Fingerprinter::quick`] computes: exact hash, PDQ and global embedding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuickFingerprint {
+    pub sha256: String,
+    pub pdq: String,
+    pub pdq_quality: u32,
+    pub embedding: Vec<f32>,
+}
+
 /// Decodes and fingerprints images with one embedder.
 pub struct Fingerprinter {
     embedder: Box<dyn Embedder>,
@@ -106,19 +120,42 @@ impl Fingerprinter {
         &self.limits
     }
 
+    /// The fast path: decode, PDQ and the global embedding only (no windows, no
+    /// keypoints), e.g. to triage a large capture before the full fingerprint.
+    pub fn quick(&self, bytes: &[u8]) -> Result<QuickFingerprint, FingerprintError> {
+        let decoded = decode(bytes, &self.limits)?;
+        let rgb = to_rgb_on_grey(&decoded.image);
+        let p = pdq::pdq(&rgb);
+        let embedding = self
+            .embedder
+            .embed(std::slice::from_ref(&rgb))?
+            .pop()
+            .ok_or_else(|| FingerprintError::Inference("embedder returned nothing".into()))?;
+        Ok(QuickFingerprint {
+            sha256: sha256(bytes),
+            pdq: p.hash.to_hex(),
+            pdq_quality: p.quality,
+            embedding,
+        })
+    }
+
     /// Fingerprints untrusted image bytes.
     pub fn fingerprint(&self, bytes: &[u8]) -> Result<Fingerprint, FingerprintError> {
         let decoded = decode(bytes, &self.limits)?;
         let rgb = to_rgb_on_grey(&decoded.image);
         let p = pdq::pdq(&rgb);
         let (width, height) = rgb.dimensions();
-        let wins = windows(width, height);
+        // Each sprite of a sprite sheet is a region too (see `sprites`): games copy one sprite.
+        let mut wins = windows(width, height);
+        wins.extend(sprites::sprite_windows(&decoded.image));
         let mut crops = Vec::with_capacity(wins.len() + 1);
         crops.push(rgb.clone());
         for w in &wins {
             crops.push(image::imageops::crop_imm(&rgb, w.x, w.y, w.w, w.h).to_image());
         }
-        let mut embs = self.embedder.embed(&crops)?.into_iter();
+        // Keypoints on one core while the embeddings use the others.
+        let (embs, local) = rayon::join(|| self.embedder.embed(&crops), || local::extract(&decoded.image));
+        let mut embs = embs?.into_iter();
         let embedding = embs
             .next()
             .ok_or_else(|| FingerprintError::Inference("embedder returned nothing".into()))?;
@@ -150,7 +187,7 @@ impl Fingerprinter {
             model_id: self.embedder.model_id().to_string(),
             embedding,
             regions,
-            local: local::extract(&decoded.image),
+            local,
         })
     }
 }

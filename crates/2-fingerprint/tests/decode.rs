@@ -132,3 +132,120 @@ fn pixel_hash_survives_lossless_reencode_but_byte_hash_does_not() {
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
 }
+
+#[test]
+fn skimage_truncated_jpeg_is_an_error_naming_the_cause() {
+    // scikit-image's deliberately broken sample (400 bytes of a JPEG cut off).
+    let err = decode(&data("truncated.jpg"), &DecodeLimits::default()).expect_err("truncated");
+    assert!(matches!(err, FingerprintError::Truncated), "{err}");
+    assert!(err.to_string().contains("truncated"), "{err}");
+    assert!(xiezhi_fingerprint::decode_frames(&data("truncated.jpg"), &DecodeLimits::default()).is_err());
+}
+
+#[test]
+fn openclipart_20990_by_29700_png_is_refused_from_its_header() {
+    // The first 4 KB of openclipart's real stop-sign drawing (20990x29700 RGBA: 2.5 GB decoded).
+    let head = data("openclipart-stop-sign-head.png");
+    let err = decode(&head, &DecodeLimits::default()).expect_err("too large");
+    assert!(
+        matches!(
+            err,
+            FingerprintError::TooLarge {
+                width: 20990,
+                height: 29700,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("20990x29700"), "{err}");
+    // Sides allowed, memory not: refused before any pixel buffer exists.
+    let wide = DecodeLimits {
+        max_width: 40_000,
+        max_height: 40_000,
+        max_alloc: 512 << 20,
+    };
+    let err = decode(&head, &wide).expect_err("too much memory");
+    assert!(matches!(err, FingerprintError::TooMuchMemory { .. }), "{err}");
+    assert!(xiezhi_fingerprint::decode_frames(&head, &DecodeLimits::default()).is_err());
+}
+
+fn solid(color: [u8; 4]) -> RgbaImage {
+    let mut img = RgbaImage::from_pixel(24, 16, Rgba(color));
+    img.put_pixel(3, 3, Rgba([color[2], color[0], color[1], 255]));
+    img
+}
+
+fn animated_gif(frames: &[RgbaImage]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = image::codecs::gif::GifEncoder::new(&mut out);
+        enc.set_repeat(image::codecs::gif::Repeat::Infinite).expect("repeat");
+        for f in frames {
+            let frame = image::Frame::from_parts(f.clone(), 0, 0, image::Delay::from_numer_denom_ms(100, 1));
+            enc.encode_frame(frame).expect("frame");
+        }
+    }
+    out
+}
+
+#[test]
+fn every_distinct_gif_frame_is_returned_once() {
+    let (a, b, c) = (
+        solid([200, 30, 30, 255]),
+        solid([30, 200, 30, 255]),
+        solid([30, 30, 200, 255]),
+    );
+    let gif = animated_gif(&[a.clone(), b.clone(), a.clone(), b.clone(), c.clone(), a.clone()]);
+    let frames = xiezhi_fingerprint::decode_frames(&gif, &DecodeLimits::default()).expect("gif");
+    assert_eq!(frames.format, ImageFormat::Gif);
+    assert_eq!(frames.decoded, 6);
+    assert_eq!(frames.frames.len(), 3, "repeats removed");
+    assert!(!frames.capped);
+    // In order of first appearance, with the encoder's palette error at most small.
+    for (got, want) in frames.frames.iter().zip([&a, &b, &c]) {
+        let got = got.to_rgba8();
+        assert_eq!(got.dimensions(), want.dimensions());
+        let diff = got
+            .pixels()
+            .zip(want.pixels())
+            .map(|(p, q)| (i32::from(p[1]) - i32::from(q[1])).abs())
+            .max();
+        assert!(diff.unwrap_or(0) <= 8, "{diff:?}");
+    }
+    // The plain decoder still gives the first frame.
+    let first = decode(&gif, &DecodeLimits::default()).expect("first frame");
+    assert_eq!(pixel_sha256(&first.image), pixel_sha256(&frames.frames[0]));
+    // A still image is one frame.
+    let still = xiezhi_fingerprint::decode_frames(&data("chelsea.png"), &DecodeLimits::default()).expect("png");
+    assert_eq!((still.frames.len(), still.decoded), (1, 1));
+}
+
+#[test]
+fn gif_frame_count_is_capped() {
+    let many: Vec<RgbaImage> = (0..(xiezhi_fingerprint::MAX_DISTINCT_FRAMES + 8))
+        .map(|i| solid([(i * 7) as u8, (255 - i * 5) as u8, 40, 255]))
+        .collect();
+    let gif = animated_gif(&many);
+    let frames = xiezhi_fingerprint::decode_frames(&gif, &DecodeLimits::default()).expect("gif");
+    assert_eq!(frames.frames.len(), xiezhi_fingerprint::MAX_DISTINCT_FRAMES);
+    assert!(frames.capped);
+    // The allocation limit bounds the kept frames too (24x16x4 bytes each).
+    let tight = DecodeLimits {
+        max_alloc: 24 * 16 * 4 * 3,
+        ..DecodeLimits::default()
+    };
+    let frames = xiezhi_fingerprint::decode_frames(&gif, &tight).expect("gif");
+    assert!(frames.frames.len() <= 3 && frames.capped, "{}", frames.frames.len());
+}
+
+#[test]
+fn gif_header_claiming_a_huge_canvas_is_refused() {
+    let mut gif = animated_gif(&[solid([1, 2, 3, 255]), solid([9, 8, 7, 255])]);
+    // Logical screen width/height live at bytes 6..10 (little endian).
+    gif[6..8].copy_from_slice(&60_000u16.to_le_bytes());
+    gif[8..10].copy_from_slice(&60_000u16.to_le_bytes());
+    let err = xiezhi_fingerprint::decode_frames(&gif, &DecodeLimits::default()).expect_err("huge");
+    assert!(err.to_string().contains("limit"), "{err}");
+    assert!(decode(&gif, &DecodeLimits::default()).is_err());
+}

@@ -21,6 +21,8 @@ pub enum EvidenceError {
     Timestamp(String),
     #[error("exhibit {number}: {reason}")]
     Exhibit { number: u32, reason: String },
+    #[error("capture: {0}")]
+    Capture(String),
     #[error("custody log: {0}")]
     Custody(String),
     #[error("PDF report: {0}")]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Timelike};
@@ -15,6 +15,7 @@ use zip::{CompressionMethod, ZipWriter};
 use crate::model::*;
 use crate::pdf::{self, ReportContext};
 use crate::tsa::{self, TimestampInfo};
+use crate::wacz::{build_wacz, WACZ_PATH};
 use crate::EvidenceError;
 
 /// A relative, portable path: forward slashes, no `..`, no empty or `.`
@@ -27,10 +28,6 @@ pub(crate) fn safe_rel_path(p: &str) -> bool {
         && !p.contains(':')
         && !p.chars().any(char::is_control)
         && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
-}
-
-fn is_reserved(p: &str) -> bool {
-    p == MANIFEST_PATH || p == SUMS_PATH || p.starts_with("timestamp/")
 }
 
 /// File extension for an exhibit: from the media type, else the original name.
@@ -64,30 +61,11 @@ fn sha256_hex(b: &[u8]) -> String {
 /// Already-compressed formats are stored, not deflated again.
 fn method_for(path: &str) -> CompressionMethod {
     let lower = path.to_ascii_lowercase();
-    let stored = [".png", ".jpg", ".jpeg", ".gif", ".webp", ".gz", ".zip", ".tsr"];
+    let stored = [".png", ".jpg", ".jpeg", ".gif", ".webp", ".gz", ".zip", ".tsr", ".wacz"];
     if stored.iter().any(|e| lower.ends_with(e)) {
         CompressionMethod::Stored
     } else {
         CompressionMethod::Deflated
-    }
-}
-
-/// Counts and hashes whatever passes through on its way into the ZIP.
-struct HashingWriter<'a, W: Write> {
-    inner: &'a mut W,
-    hasher: Sha256,
-    n: u64,
-}
-
-impl<W: Write> Write for HashingWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 
@@ -134,34 +112,6 @@ impl Bundle {
         });
         Ok(sha)
     }
-
-    /// Stream a file in, hashing exactly the bytes that were written, so a
-    /// file changing under us cannot make the manifest lie.
-    fn add_file(&mut self, path: &str, src: &Path) -> Result<(), EvidenceError> {
-        let mut f = File::open(src).map_err(|e| EvidenceError::io(src, e))?;
-        let size = f.metadata().map_err(|e| EvidenceError::io(src, e))?.len();
-        self.start(path, size)?;
-        let mut w = HashingWriter {
-            inner: &mut self.zip,
-            hasher: Sha256::new(),
-            n: 0,
-        };
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let k = f.read(&mut buf).map_err(|e| EvidenceError::io(src, e))?;
-            if k == 0 {
-                break;
-            }
-            w.write_all(&buf[..k]).map_err(|e| EvidenceError::io(&self.tmp, e))?;
-        }
-        let (sha, n) = (hex::encode(w.hasher.finalize()), w.n);
-        self.files.push(ManifestFile {
-            path: path.to_string(),
-            bytes: n,
-            sha256: sha,
-        });
-        Ok(())
-    }
 }
 
 /// Removes the temporary file unless the export completed.
@@ -189,7 +139,10 @@ fn validate(spec: &BundleSpec) -> Result<(), EvidenceError> {
                 reason: format!("score {} is outside 0..1", e.score),
             });
         }
-        for (which, f) in [("reference", &e.reference), ("candidate", &e.candidate)] {
+        let mut files = vec![("reference", &e.reference), ("candidate", &e.candidate)];
+        files.extend(e.screenshot.iter().map(|f| ("screenshot", f)));
+        files.extend(e.overlay.iter().map(|f| ("overlay", f)));
+        for (which, f) in files {
             let actual = sha256_hex(&f.bytes);
             if !actual.eq_ignore_ascii_case(&f.sha256) {
                 return Err(EvidenceError::Exhibit {
@@ -201,20 +154,11 @@ fn validate(spec: &BundleSpec) -> Result<(), EvidenceError> {
     }
     // A broken chain would be exported as if it were evidence; refuse.
     xiezhi_store::custody::verify_chain(&spec.custody).map_err(|e| EvidenceError::Custody(e.to_string()))?;
-    let mut names = BTreeSet::new();
-    for (name, src) in &spec.capture_files {
-        if !safe_rel_path(name) || is_reserved(name) || !name.starts_with("capture/") {
-            return Err(EvidenceError::Spec(format!(
-                "capture file name {name:?} must be a relative path under capture/"
-            )));
-        }
-        if !names.insert(name.as_str()) {
-            return Err(EvidenceError::Spec(format!("capture file {name:?} listed twice")));
-        }
-        if !src.is_file() {
+    for r in &spec.wacz.records {
+        if !r.warc_path.is_file() {
             return Err(EvidenceError::Spec(format!(
                 "capture file {} does not exist",
-                src.display()
+                r.warc_path.display()
             )));
         }
     }
@@ -260,8 +204,20 @@ fn verify_md(spec: &BundleSpec) -> String {
             s.push_str("**WARNING:** this timestamp comes from a local TEST authority on the exporting\nmachine (its root is named \"NOT TRUSTED\"). It is not a trusted third-party timestamp\nand proves nothing about time to anyone else.\n\n");
         }
     }
+    if !spec.wacz.records.is_empty() {
+        s.push_str(
+            "## 4. The web captures\n\n`capture.wacz` holds the WARC records behind every exhibit (WACZ 1.2).\n\
+             Open it in ReplayWeb.page, or check it with standard tools:\n\n```sh\n\
+             mkdir wacz && cd wacz && unzip ../capture.wacz\n\
+             sha256sum datapackage.json   # equals the hash in datapackage-digest.json\n\
+             warcio check archive/data.warc.gz && warcio index archive/data.warc.gz\n\
+             wacz validate -f ../capture.wacz   # pip install wacz\n```\n\n\
+             Each exhibit's candidate image is the payload of a `response` record in\n\
+             `archive/data.warc.gz` whose `WARC-Payload-Digest` matches its bytes.\n\n",
+        );
+    }
     s.push_str(
-        "## 4. All checks at once\n\n```sh\nxiezhi verify bundle.zip --ca tsa-root.pem\n```\n\n\
+        "## 5. All checks at once\n\n```sh\nxiezhi verify bundle.zip --tsa-ca tsa-root.pem\n```\n\n\
          This also re-checks the chain-of-custody log (`custody.jsonl`) against the head hash\n\
          in `manifest.json` and reports any missing, altered or extra file by name.\n",
     );
@@ -304,11 +260,19 @@ pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSu
 
     let mut exhibit_files = Vec::new();
     let mut m_exhibits = Vec::new();
+    let extra_file = |e: &Exhibit, f: &ExhibitFile, name: &str| ManifestExhibitFile {
+        path: format!("exhibits/{:03}/{name}.{}", e.number, extension(f)),
+        original_name: f.original_name.clone(),
+        media_type: f.media_type.clone(),
+        sha256: sha256_hex(&f.bytes),
+    };
     for e in &spec.exhibits {
         let rpath = format!("exhibits/{:03}/reference.{}", e.number, extension(&e.reference));
         let cpath = format!("exhibits/{:03}/candidate.{}", e.number, extension(&e.candidate));
         let rsha = sha256_hex(&e.reference.bytes);
         let csha = sha256_hex(&e.candidate.bytes);
+        let screenshot = e.screenshot.as_ref().map(|f| extra_file(e, f, "screenshot"));
+        let overlay = e.overlay.as_ref().map(|f| extra_file(e, f, "overlay"));
         m_exhibits.push(ManifestExhibit {
             number: e.number,
             match_id: e.match_id.clone(),
@@ -326,27 +290,48 @@ pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSu
                 media_type: e.candidate.media_type.clone(),
                 sha256: csha.clone(),
             },
+            screenshot,
+            overlay,
             provenance: e.provenance.clone(),
         });
         exhibit_files.push((rpath, cpath, rsha, csha));
     }
     let custody_head = spec.custody.last().map(|e| e.hash.clone());
 
+    // Everything but the report is known first, so the report can list it with its hashes.
+    let mut others: Vec<(String, Vec<u8>)> = Vec::new();
+    for (e, m) in spec.exhibits.iter().zip(&m_exhibits) {
+        others.push((m.reference.path.clone(), e.reference.bytes.clone()));
+        others.push((m.candidate.path.clone(), e.candidate.bytes.clone()));
+        if let (Some(f), Some(mf)) = (&e.screenshot, &m.screenshot) {
+            others.push((mf.path.clone(), f.bytes.clone()));
+        }
+        if let (Some(f), Some(mf)) = (&e.overlay, &m.overlay) {
+            others.push((mf.path.clone(), f.bytes.clone()));
+        }
+    }
+    others.push((CUSTODY_PATH.to_string(), xiezhi_store::custody::to_jsonl(&spec.custody)));
+    if !spec.wacz.records.is_empty() {
+        others.push((
+            WACZ_PATH.to_string(),
+            build_wacz(&spec.wacz, spec.created_at, &spec.case_name)?,
+        ));
+    }
+    let listed: Vec<(String, u64, String)> = others
+        .iter()
+        .map(|(p, b)| (p.clone(), b.len() as u64, sha256_hex(b)))
+        .collect();
     let report = pdf::render(
         spec,
         &ReportContext {
             exhibit_files: &exhibit_files,
             custody_head: custody_head.as_deref(),
+            files: &listed,
         },
     )?;
     b.add(REPORT_PATH, &report)?;
-    for (e, (rpath, cpath, _, _)) in spec.exhibits.iter().zip(&exhibit_files) {
-        b.add(rpath, &e.reference.bytes)?;
-        b.add(cpath, &e.candidate.bytes)?;
-    }
-    b.add(CUSTODY_PATH, &xiezhi_store::custody::to_jsonl(&spec.custody))?;
-    for (name, src) in &spec.capture_files {
-        b.add_file(name, src)?;
+    for (path, bytes) in &others {
+        b.add(path, bytes)?;
     }
     b.add(VERIFY_MD_PATH, verify_md(spec).as_bytes())?;
 

@@ -1,12 +1,11 @@
 //! Plain data going into an export, and the manifest coming out of it.
 
-use std::path::PathBuf;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use xiezhi_store::custody::CustodyEntry;
 
 use crate::tsa::TimestampInfo;
+use crate::wacz::WaczSpec;
 
 /// Everything needed to export one bundle; the engine fills it from the case.
 #[derive(Clone, Debug)]
@@ -22,11 +21,38 @@ pub struct BundleSpec {
     pub created_at: DateTime<Utc>,
     pub exhibits: Vec<Exhibit>,
     pub custody: Vec<CustodyEntry>,
-    /// (name inside the zip, e.g. "capture/xiezhi-00001.warc.gz", source file)
-    pub capture_files: Vec<(String, PathBuf)>,
+    /// The WARC records behind the exhibits (and their pages and screenshots), for capture.wacz.
+    pub wacz: WaczSpec,
     pub tsa_urls: Vec<String>,
     /// The TSA is a local test authority: the report says so plainly.
     pub tsa_is_local_test: bool,
+    /// Cover-page and layout facts that are not evidence themselves.
+    pub report: ReportOptions,
+}
+
+/// What the report shows besides the exhibits; all optional.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    pub client: Option<String>,
+    pub investigator: Option<String>,
+    /// Bates prefix; the empty string means "derive from the case name".
+    pub bates_prefix: String,
+    /// Label language(s): "en", "zh" or "en+zh".
+    pub lang: String,
+    /// A crawl behind these exhibits ignored robots.txt (shown on the cover).
+    pub ignore_robots: bool,
+    /// RFC 3161 tokens over the reference manifest taken at `refs add`.
+    pub reference_timestamps: Vec<ReferenceStamp>,
+    /// Measured error rates of the scoring method (from the calibration benchmark), as text.
+    pub error_rates: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReferenceStamp {
+    pub gen_time: String,
+    pub tsa_url: String,
+    pub manifest_sha256: String,
+    pub references: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +68,10 @@ pub struct Exhibit {
     pub reference: ExhibitFile,
     pub candidate: ExhibitFile,
     pub provenance: Provenance,
+    /// PNG screenshot of the page the candidate was found on, when one was taken.
+    pub screenshot: Option<ExhibitFile>,
+    /// A picture showing where the reference lies in the candidate (optional).
+    pub overlay: Option<ExhibitFile>,
 }
 
 /// Where and how a candidate was obtained; shared by the exhibit and its manifest entry.
@@ -55,6 +85,16 @@ pub struct Provenance {
     pub server_ip: Option<String>,
     pub warc_file: Option<String>,
     pub warc_record_id: Option<String>,
+    /// The element the image came from on `page_url` (`img[src]`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub element: Option<String>,
+    /// TLS server certificate of the host, when fetched over HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_sha256: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -90,7 +130,7 @@ pub fn token_path(i: usize) -> String {
     if i == 0 {
         "timestamp/manifest.tsr".to_string()
     } else {
-        format!("timestamp/manifest.{}.tsr", i + 1)
+        format!("timestamp/manifest-{}.tsr", i + 1)
     }
 }
 
@@ -134,6 +174,10 @@ pub struct ManifestExhibit {
     pub decision: Option<String>,
     pub reference: ManifestExhibitFile,
     pub candidate: ManifestExhibitFile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screenshot: Option<ManifestExhibitFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<ManifestExhibitFile>,
     #[serde(flatten)]
     pub provenance: Provenance,
 }

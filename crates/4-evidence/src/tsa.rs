@@ -13,28 +13,23 @@ use cms::signed_data::{SignedData, SignerIdentifier};
 use der::asn1::{Int, OctetString};
 use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Sequence, Tag, Tagged};
-use rsa::pkcs8::DecodePublicKey;
-use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use sha1::Sha1;
+use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
-use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion};
 
+use crate::tsa_sig::{verify_signature, HashAlg, SigAlg, OID_SHA256};
+use crate::tst_info::TstInfo;
 use crate::EvidenceError;
 
-const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const OID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const OID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const OID_SHA256_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const OID_SHA384_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const OID_SHA512_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const OID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const OID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const OID_SIGNING_CERT_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+const OID_SIGNING_CERT_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
 const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const OID_SUBJECT_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 const OID_AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
@@ -58,6 +53,22 @@ struct EssCertIdV2 {
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
 struct SigningCertificateV2 {
     certs: Vec<EssCertIdV2>,
+    #[asn1(optional = "true")]
+    policies: Option<Vec<Any>>,
+}
+
+/// ESSCertID (RFC 2634): SHA-1 of the signing certificate.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct EssCertIdV1 {
+    cert_hash: OctetString,
+    #[asn1(optional = "true")]
+    issuer_serial: Option<Any>,
+}
+
+/// SigningCertificate (RFC 2634), still what many TSAs (and OpenSSL by default) send.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct SigningCertificateV1 {
+    certs: Vec<EssCertIdV1>,
     #[asn1(optional = "true")]
     policies: Option<Vec<Any>>,
 }
@@ -175,57 +186,6 @@ pub fn verify_timestamp_response(
     Ok(verify_token(der, digest, expected_nonce)?.info)
 }
 
-#[derive(Clone, Copy)]
-enum HashAlg {
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl HashAlg {
-    fn from_digest_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        match *oid {
-            OID_SHA256 => Some(HashAlg::Sha256),
-            OID_SHA384 => Some(HashAlg::Sha384),
-            OID_SHA512 => Some(HashAlg::Sha512),
-            _ => None,
-        }
-    }
-    fn from_sig_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        match *oid {
-            OID_SHA256_RSA => Some(HashAlg::Sha256),
-            OID_SHA384_RSA => Some(HashAlg::Sha384),
-            OID_SHA512_RSA => Some(HashAlg::Sha512),
-            _ => None,
-        }
-    }
-    fn hash(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            HashAlg::Sha256 => Sha256::digest(data).to_vec(),
-            HashAlg::Sha384 => Sha384::digest(data).to_vec(),
-            HashAlg::Sha512 => Sha512::digest(data).to_vec(),
-        }
-    }
-    fn pkcs1(self) -> Pkcs1v15Sign {
-        match self {
-            HashAlg::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
-            HashAlg::Sha384 => Pkcs1v15Sign::new::<Sha384>(),
-            HashAlg::Sha512 => Pkcs1v15Sign::new::<Sha512>(),
-        }
-    }
-}
-
-fn rsa_key(cert: &Certificate) -> Result<RsaPublicKey, EvidenceError> {
-    let spki = &cert.tbs_certificate.subject_public_key_info;
-    if spki.algorithm.oid != OID_RSA {
-        return Err(ts_err(format!(
-            "unsupported key algorithm {} (only RSA is supported)",
-            spki.algorithm.oid
-        )));
-    }
-    RsaPublicKey::from_public_key_der(&spki.to_der()?).map_err(|e| ts_err(format!("bad RSA public key: {e}")))
-}
-
 /// Does `issuer`'s key verify `cert`'s signature?
 pub(crate) fn cert_signed_by(cert: &Certificate, issuer: &Certificate) -> Result<(), EvidenceError> {
     if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
@@ -237,7 +197,7 @@ pub(crate) fn cert_signed_by(cert: &Certificate, issuer: &Certificate) -> Result
     if cert.signature_algorithm != cert.tbs_certificate.signature {
         return Err(ts_err("certificate signature algorithm fields disagree"));
     }
-    let alg = HashAlg::from_sig_oid(&cert.signature_algorithm.oid).ok_or_else(|| {
+    let alg = SigAlg::from_oid(&cert.signature_algorithm.oid, None).ok_or_else(|| {
         ts_err(format!(
             "unsupported certificate signature algorithm {}",
             cert.signature_algorithm.oid
@@ -248,7 +208,7 @@ pub(crate) fn cert_signed_by(cert: &Certificate, issuer: &Certificate) -> Result
         .as_bytes()
         .ok_or_else(|| ts_err("certificate signature has unused bits"))?;
     let tbs = cert.tbs_certificate.to_der()?;
-    rsa_key(issuer)?.verify(alg.pkcs1(), &alg.hash(&tbs), sig).map_err(|_| {
+    verify_signature(issuer, alg, &tbs, sig).map_err(|_| {
         ts_err(format!(
             "signature on certificate {} does not verify",
             cert.tbs_certificate.subject
@@ -296,11 +256,8 @@ fn single_attr<'a>(
         .ok_or_else(|| ts_err(format!("signed attribute {what} empty")))
 }
 
-fn gen_time_rfc3339(tst: &TstInfo) -> String {
-    let d = tst.gen_time.to_unix_duration();
-    chrono::DateTime::<chrono::Utc>::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-        .unwrap_or_else(|| format!("{}s since epoch", d.as_secs()))
+fn gen_time_rfc3339(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// Full verification, returning the token's certificate chain as well.
@@ -438,31 +395,52 @@ pub fn verify_token(
     }
 
     // ESS binding: the signed attributes name the signer certificate by hash,
-    // so swapping in another certificate with the same key is detected.
-    let scv2: SigningCertificateV2 = single_attr(attrs, &OID_SIGNING_CERT_V2, "signingCertificateV2")?.decode_as()?;
-    let first = scv2
-        .certs
-        .first()
-        .ok_or_else(|| ts_err("signingCertificateV2 is empty"))?;
-    let ess_alg = match &first.hash_algorithm {
-        None => HashAlg::Sha256,
-        Some(a) => {
-            HashAlg::from_digest_oid(&a.oid).ok_or_else(|| ts_err(format!("unsupported ESSCertIDv2 hash {}", a.oid)))?
+    // so swapping in another certificate with the same key is detected. RFC 5816
+    // allows ESSCertIDv2 (any hash) or the older ESSCertID (SHA-1); every one
+    // present must match.
+    let signer_der = signer.to_der()?;
+    let has_v2 = attrs.iter().any(|a| a.oid == OID_SIGNING_CERT_V2);
+    let has_v1 = attrs.iter().any(|a| a.oid == OID_SIGNING_CERT_V1);
+    if !has_v1 && !has_v2 {
+        return Err(ts_err("neither signingCertificate nor signingCertificateV2 is present"));
+    }
+    if has_v2 {
+        let scv2: SigningCertificateV2 =
+            single_attr(attrs, &OID_SIGNING_CERT_V2, "signingCertificateV2")?.decode_as()?;
+        let first = scv2
+            .certs
+            .first()
+            .ok_or_else(|| ts_err("signingCertificateV2 is empty"))?;
+        let ess_alg = match &first.hash_algorithm {
+            None => HashAlg::Sha256,
+            Some(a) => HashAlg::from_digest_oid(&a.oid)
+                .ok_or_else(|| ts_err(format!("unsupported ESSCertIDv2 hash {}", a.oid)))?,
+        };
+        if first.cert_hash.as_bytes() != ess_alg.hash(&signer_der).as_slice() {
+            return Err(ts_err("ESSCertIDv2 hash does not match the signing certificate"));
         }
-    };
-    if first.cert_hash.as_bytes() != ess_alg.hash(&signer.to_der()?).as_slice() {
-        return Err(ts_err("ESSCertIDv2 hash does not match the signing certificate"));
+    }
+    if has_v1 {
+        let scv1: SigningCertificateV1 = single_attr(attrs, &OID_SIGNING_CERT_V1, "signingCertificate")?.decode_as()?;
+        let first = scv1
+            .certs
+            .first()
+            .ok_or_else(|| ts_err("signingCertificate is empty"))?;
+        if first.cert_hash.as_bytes() != Sha1::digest(&signer_der).as_slice() {
+            return Err(ts_err("ESSCertID (SHA-1) hash does not match the signing certificate"));
+        }
     }
 
     // Signature over the DER SET OF signed attributes (RFC 5652 5.4).
-    let sig_alg = match si.signature_algorithm.oid {
-        OID_RSA => digest_alg,
-        oid => HashAlg::from_sig_oid(&oid).ok_or_else(|| ts_err(format!("unsupported signature algorithm {oid}")))?,
-    };
+    let sig_alg = SigAlg::from_oid(&si.signature_algorithm.oid, Some(digest_alg)).ok_or_else(|| {
+        ts_err(format!(
+            "unsupported signature algorithm {}",
+            si.signature_algorithm.oid
+        ))
+    })?;
     let signed = attrs.to_der()?;
-    rsa_key(signer)?
-        .verify(sig_alg.pkcs1(), &sig_alg.hash(&signed), si.signature.as_bytes())
-        .map_err(|_| ts_err("signature over the signed attributes does not verify"))?;
+    verify_signature(signer, sig_alg, &signed, si.signature.as_bytes())
+        .map_err(|e| ts_err(format!("signature over the signed attributes does not verify ({e})")))?;
 
     // RFC 3161 2.3: the TSA certificate must be for time stamping only.
     let eku = extension(signer, &OID_EXT_KEY_USAGE)
@@ -473,7 +451,8 @@ pub fn verify_token(
     }
 
     let chain = build_chain(signer, &certs)?;
-    let gen = tst.gen_time.to_unix_duration();
+    let gen_time = tst.gen_time()?;
+    let gen = std::time::Duration::from_nanos(gen_time.timestamp_nanos_opt().unwrap_or(0).max(0) as u64);
     for c in &chain {
         let v = &c.tbs_certificate.validity;
         if gen < v.not_before.to_unix_duration() || gen > v.not_after.to_unix_duration() {
@@ -485,7 +464,7 @@ pub fn verify_token(
     }
 
     let info = TimestampInfo {
-        gen_time: gen_time_rfc3339(&tst),
+        gen_time: gen_time_rfc3339(&gen_time),
         tsa_name: tst.tsa.as_ref().map(|g| match g {
             x509_cert::ext::pkix::name::GeneralName::DirectoryName(n) => n.to_string(),
             other => format!("{other:?}"),

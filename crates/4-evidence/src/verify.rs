@@ -13,6 +13,8 @@ use x509_cert::Certificate;
 use crate::export::{safe_rel_path, sha256sums};
 use crate::model::*;
 use crate::tsa::{self, TimestampInfo};
+use crate::wacz::WACZ_PATH;
+use crate::wacz_check::check_wacz;
 use crate::EvidenceError;
 
 /// Zip-bomb and resource limits.
@@ -63,7 +65,7 @@ struct Entry {
 }
 
 fn is_meta(p: &str) -> bool {
-    p == MANIFEST_PATH || p == SUMS_PATH || p == CUSTODY_PATH || p.starts_with("timestamp/")
+    p == MANIFEST_PATH || p == SUMS_PATH || p == CUSTODY_PATH || p == WACZ_PATH || p.starts_with("timestamp/")
 }
 
 /// Verify the bundle at `path`. `ca_pem`: trust anchor(s) for the TSA.
@@ -381,7 +383,15 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
     let by_path: BTreeMap<&str, &ManifestFile> = manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
     let mut ex_bad = Vec::new();
     for e in &manifest.exhibits {
-        for f in [&e.reference, &e.candidate] {
+        for f in [
+            Some(&e.reference),
+            Some(&e.candidate),
+            e.screenshot.as_ref(),
+            e.overlay.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             match by_path.get(f.path.as_str()) {
                 Some(m) if m.sha256 == f.sha256 => {}
                 Some(_) => ex_bad.push(format!(
@@ -401,6 +411,21 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
             format!("{MANIFEST_PATH}: {}", ex_bad.join("; "))
         },
     );
+
+    // Web captures: the WACZ is checked on its own terms, and against the exhibits.
+    let crawled = manifest.exhibits.iter().any(|e| e.provenance.warc_file.is_some());
+    match entries.get(WACZ_PATH).and_then(|e| e.bytes.as_ref()) {
+        Some(b) => match check_wacz(b, &manifest) {
+            Ok(detail) => r.push("web captures (WACZ)", true, detail),
+            Err(problems) => r.push("web captures (WACZ)", false, problems.join("; ")),
+        },
+        None if crawled => r.push(
+            "web captures (WACZ)",
+            false,
+            format!("{WACZ_PATH} is missing but exhibits were captured from the web"),
+        ),
+        None => r.push("web captures (WACZ)", true, "no web captures (local files only)"),
+    }
 
     // Custody log.
     match entries.get(CUSTODY_PATH).and_then(|e| e.bytes.as_ref()) {

@@ -62,6 +62,52 @@ async fn export_verify_and_tamper_every_file() {
         sha(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
     );
 
+    // The web captures, with independent readers: warcio on the WARC, py-wacz on the WACZ.
+    let wacz_dir = unzip_to(&dir.join("capture.wacz"), &tmp.path().join("wacz"));
+    for args in [["check", "-v"].as_slice(), ["index"].as_slice()] {
+        let o = Command::new(py_tool("warcio"))
+            .args(args)
+            .arg(wacz_dir.join("archive/data.warc.gz"))
+            .output()
+            .expect("warcio (installed by ./run into ~/.cache/xiezhi/venv)");
+        assert!(
+            o.status.success(),
+            "warcio {args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if args == ["index"] {
+            let idx = String::from_utf8_lossy(&o.stdout).to_string();
+            assert!(idx.contains(CANDIDATE_URL) && idx.contains(PAGE_URL), "{idx}");
+        }
+    }
+    let o = Command::new(py_tool("wacz"))
+        .args(["validate", "-f"])
+        .arg(dir.join("capture.wacz"))
+        .output()
+        .expect("wacz (py-wacz, installed by ./run)");
+    assert!(
+        o.status.success(),
+        "wacz validate: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let cdxj = std::fs::read_to_string(wacz_dir.join("indexes/index.cdxj")).expect("cdxj");
+    let keys: Vec<&str> = cdxj.lines().collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "CDXJ must be sorted");
+    assert!(cdxj.contains("example,shop)/images/copy-42.jpg"), "{cdxj}");
+    let pages = std::fs::read_to_string(wacz_dir.join("pages/pages.jsonl")).expect("pages");
+    assert!(pages.starts_with("{\"format\":\"json-pages-1.0\"") && pages.contains(PAGE_URL));
+    // Archives are STORED in the WACZ so a replayer can seek into them.
+    let z = zip::ZipArchive::new(std::fs::File::open(dir.join("capture.wacz")).expect("wacz")).expect("zip");
+    let mut z = z;
+    assert_eq!(
+        z.by_name("archive/data.warc.gz").expect("warc").compression(),
+        zip::CompressionMethod::Stored
+    );
+
     // Our verifier, with and without the trust anchor.
     let r = verify_bundle(&out, None).expect("verify");
     assert!(r.ok, "{}", failing(&r));
@@ -116,6 +162,24 @@ async fn export_verify_and_tamper_every_file() {
         let r = verify_bundle(&bad, None).expect("verify");
         assert!(!r.ok && failing(&r).contains(extra), "extra {extra}: {}", failing(&r));
     }
+    // Inside the WACZ: a changed payload is caught even when an attacker also fixes the
+    // datapackage hashes (the payload digest and the exhibit's sha256 disagree with it).
+    let wacz_i = entries
+        .iter()
+        .position(|(n, _)| n == "capture.wacz")
+        .expect("wacz entry");
+    let forged = forge_wacz_payload(&entries[wacz_i].1, &spec.exhibits[0].candidate.bytes);
+    let mut e = entries.clone();
+    e[wacz_i].1 = forged;
+    write_zip(&bad, &e);
+    let r = verify_bundle(&bad, None).expect("verify");
+    let wacz_check = r.checks.iter().find(|c| c.name.contains("WACZ")).expect("wacz check");
+    assert!(
+        !wacz_check.ok && wacz_check.detail.contains("exhibit 001"),
+        "{}",
+        wacz_check.detail
+    );
+
     // Unsafe paths are refused before anything is extracted.
     for evil in ["../evil.txt", "/etc/evil", "a/../../evil"] {
         let mut e = entries.clone();
@@ -165,7 +229,7 @@ async fn two_tsas_and_no_tsa() {
     let s = export_bundle(&spec2, &out).await.expect("export");
     assert_eq!(s.timestamps.len(), 2);
     let names: Vec<String> = read_zip(&out).into_iter().map(|(n, _)| n).collect();
-    assert!(names.contains(&"timestamp/manifest.2.tsr".to_string()));
+    assert!(names.contains(&"timestamp/manifest-2.tsr".to_string()));
     let r = verify_bundle(&out, Some(&a.ca_cert_path())).expect("verify");
     assert!(r.ok, "{}", failing(&r));
 
@@ -200,7 +264,8 @@ async fn two_tsas_and_no_tsa() {
 async fn report_pdf_is_valid_and_readable() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let tsa = LocalTsa::start(&tmp.path().join("tsa")).await.expect("tsa");
-    let spec = spec(tmp.path(), vec![tsa.url()]);
+    let mut spec = spec(tmp.path(), vec![tsa.url()]);
+    spec.report.bates_prefix = "XZ-".into();
     let out = tmp.path().join("bundle.zip");
     export_bundle(&spec, &out).await.expect("export");
     let dir = unzip_to(&out, &tmp.path().join("u"));
@@ -227,6 +292,12 @@ async fn report_pdf_is_valid_and_readable() {
     assert!(text.contains("Xiezhi evidence report"));
     assert!(text.contains("«Горы»") && text.contains("Łódź"), "non-ASCII text lost");
     assert!(text.contains("NOT a trusted"));
+    assert!(text.contains("--ignore-robots"), "robots note missing");
+    assert!(text.contains("山水工作室"), "Chinese client name lost");
+    assert!(
+        squashed.contains("CN=shop.example") && squashed.contains(&"5a".repeat(32)),
+        "TLS facts missing"
+    );
     let pages = text.matches('\u{c}').count().max(1);
     for i in 1..=pages {
         assert!(text.contains(&format!("XZ-{i:06}")), "Bates number {i} missing");
@@ -250,4 +321,120 @@ async fn report_pdf_is_valid_and_readable() {
     if let Ok(keep) = std::env::var("XIEZHI_KEEP_PDF") {
         std::fs::copy(&pdf, &keep).expect("keep");
     }
+}
+
+/// `--lang zh` and `en+zh`: Chinese labels come out as text (the CJK font is embedded and
+/// mapped), the default Bates prefix comes from the case name, and every page renders.
+/// The pages are kept as PNGs under target/tmp/xiezhi-report/ for a human to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chinese_report_renders_every_page() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let keep = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("xiezhi-report");
+    let _ = std::fs::remove_dir_all(&keep);
+    std::fs::create_dir_all(&keep).expect("mkdir");
+    for lang in ["zh", "en+zh"] {
+        let mut spec = spec(tmp.path(), vec![]);
+        spec.case_name = "Mountain series 山水".into();
+        spec.report.lang = lang.into();
+        let out = tmp.path().join(format!("{lang}.zip"));
+        export_bundle(&spec, &out).await.expect("export");
+        let dir = unzip_to(&out, &tmp.path().join(format!("u-{lang}")));
+        let pdf = dir.join("report.pdf");
+        let o = Command::new("qpdf").arg("--check").arg(&pdf).output().expect("qpdf");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+        let o = Command::new("pdffonts").arg(&pdf).output().expect("pdffonts");
+        let fonts = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(fonts.lines().count() >= 6, "four main faces and the CJK face: {fonts}");
+        assert!(
+            fonts.lines().skip(2).all(|l| l.contains(" yes ")),
+            "every font embedded: {fonts}"
+        );
+        eprintln!("{lang}: {}", fonts);
+        let text = String::from_utf8_lossy(
+            &Command::new("pdftotext")
+                .arg(&pdf)
+                .arg("-")
+                .output()
+                .expect("pdftotext")
+                .stdout,
+        )
+        .to_string();
+        assert!(
+            text.contains("证据报告") && text.contains("方法说明") && text.contains("证据保管链"),
+            "{lang}: Chinese labels missing"
+        );
+        if lang == "en+zh" {
+            assert!(text.contains("Case / 案件"), "bilingual label missing");
+        }
+        assert!(
+            text.contains("MOUNTAINSE-000001"),
+            "default Bates prefix from the case name"
+        );
+        let size = std::fs::metadata(&pdf).expect("pdf").len();
+        eprintln!("{lang}: report.pdf is {size} bytes");
+        assert!(size < 8 << 20, "report is {size} bytes: the CJK font must be subset");
+        let prefix = keep.join(format!("{}-page", lang.replace('+', "-")));
+        let o = Command::new("pdftoppm")
+            .args(["-r", "60", "-png"])
+            .arg(&pdf)
+            .arg(&prefix)
+            .output()
+            .expect("pdftoppm");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let pngs = std::fs::read_dir(&keep).expect("ls").count();
+    assert!(pngs >= 12, "{pngs} pages rendered");
+}
+
+fn read_zip_bytes(b: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let tmp = tempfile::NamedTempFile::new().expect("tmp");
+    std::fs::write(tmp.path(), b).expect("write");
+    read_zip(tmp.path())
+}
+
+/// Rebuild a WACZ with the candidate's payload altered by one byte in the WARC (re-gzipped)
+/// and every datapackage hash recomputed to match, as a careful forger would.
+fn forge_wacz_payload(wacz: &[u8], candidate: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    use std::io::{Read, Write};
+    let mut files = read_zip_bytes(wacz);
+    let warc_i = files.iter().position(|(n, _)| n.ends_with(".warc.gz")).expect("warc");
+    let mut plain = Vec::new();
+    flate2::read::MultiGzDecoder::new(&files[warc_i].1[..])
+        .read_to_end(&mut plain)
+        .expect("gunzip");
+    let at = plain
+        .windows(candidate.len())
+        .position(|w| w == candidate)
+        .expect("candidate bytes in WARC");
+    plain[at + candidate.len() / 2] ^= 0x01;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).expect("gzip");
+    files[warc_i].1 = gz.finish().expect("gzip");
+    let hashes: std::collections::BTreeMap<String, (String, usize)> = files
+        .iter()
+        .map(|(n, b)| {
+            (
+                n.clone(),
+                (format!("sha256:{}", hex::encode(sha2::Sha256::digest(b))), b.len()),
+            )
+        })
+        .collect();
+    let dp_i = files.iter().position(|(n, _)| n == "datapackage.json").expect("dp");
+    let mut dp: serde_json::Value = serde_json::from_slice(&files[dp_i].1).expect("dp json");
+    for r in dp["resources"].as_array_mut().expect("resources") {
+        let (h, n) = hashes[r["path"].as_str().expect("path")].clone();
+        r["hash"] = h.into();
+        r["bytes"] = n.into();
+    }
+    files[dp_i].1 = serde_json::to_vec(&dp).expect("dp");
+    let digest = serde_json::json!({"path": "datapackage.json", "hash": format!("sha256:{}", hex::encode(sha2::Sha256::digest(&files[dp_i].1)))});
+    let dg_i = files
+        .iter()
+        .position(|(n, _)| n == "datapackage-digest.json")
+        .expect("digest");
+    files[dg_i].1 = serde_json::to_vec(&digest).expect("digest");
+    let tmp = tempfile::NamedTempFile::new().expect("tmp");
+    write_zip(tmp.path(), &files);
+    std::fs::read(tmp.path()).expect("read")
 }

@@ -5,7 +5,9 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use xiezhi_evidence::{BundleSpec, Exhibit, ExhibitFile, Provenance};
+use xiezhi_evidence::{
+    BundleSpec, Exhibit, ExhibitFile, Provenance, RecordRef, ReferenceStamp, ReportOptions, WaczPage, WaczSpec,
+};
 use xiezhi_store::custody::{next_entry, CustodyEntry};
 
 pub fn sha(b: &[u8]) -> String {
@@ -59,13 +61,83 @@ pub fn custody() -> Vec<CustodyEntry> {
     v
 }
 
-pub fn spec(dir: &Path, tsa_urls: Vec<String>) -> BundleSpec {
-    let capture = dir.join("xiezhi-00001.warc");
-    std::fs::write(
-        &capture,
-        "WARC/1.1\r\nWARC-Type: warcinfo\r\nContent-Length: 0\r\n\r\n\r\n",
+/// One WARC record, gzipped as its own member (as the crawler writes them).
+pub fn warc_member(kind: &str, url: &str, content_type: &str, block: &[u8], payload: Option<&[u8]>) -> Vec<u8> {
+    let mut rec = format!(
+        "WARC/1.1\r\nWARC-Type: {kind}\r\nWARC-Record-ID: <urn:uuid:{}>\r\nWARC-Date: 2026-03-03T10:00:00.000Z\r\nWARC-Target-URI: {url}\r\nContent-Type: {content_type}\r\n",
+        uuid::Uuid::new_v4()
+    );
+    if let Some(p) = payload {
+        rec.push_str(&format!(
+            "WARC-Payload-Digest: sha256:{}\r\n",
+            data_encoding::BASE32.encode(&Sha256::digest(p))
+        ));
+    }
+    rec.push_str(&format!("Content-Length: {}\r\n\r\n", block.len()));
+    let mut bytes = rec.into_bytes();
+    bytes.extend_from_slice(block);
+    bytes.extend_from_slice(b"\r\n\r\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&bytes).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+pub fn http_response(content_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut b = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
     )
-    .expect("capture");
+    .into_bytes();
+    b.extend_from_slice(body);
+    b
+}
+
+pub const CANDIDATE_URL: &str = "https://shop.example/images/copy-42.jpg";
+pub const PAGE_URL: &str = "https://shop.example/item/42";
+
+/// A real gzip WARC with the candidate's response, its page and a page screenshot;
+/// returns the record offsets.
+pub fn write_capture(path: &Path, candidate: &[u8], screenshot: &[u8]) -> Vec<u64> {
+    let page = "<html><head><title>商品 42</title></head><body><img src=/images/copy-42.jpg></body></html>";
+    let members = [
+        warc_member("warcinfo", "", "application/warc-fields", b"software: test\r\n", None),
+        warc_member(
+            "response",
+            PAGE_URL,
+            "application/http; msgtype=response",
+            &http_response("text/html; charset=utf-8", page.as_bytes()),
+            Some(page.as_bytes()),
+        ),
+        warc_member(
+            "response",
+            CANDIDATE_URL,
+            "application/http; msgtype=response",
+            &http_response("image/jpeg", candidate),
+            Some(candidate),
+        ),
+        warc_member(
+            "resource",
+            &format!("urn:screenshot:{PAGE_URL}"),
+            "image/png",
+            screenshot,
+            None,
+        ),
+    ];
+    let mut out = Vec::new();
+    let mut offsets = Vec::new();
+    for m in members {
+        offsets.push(out.len() as u64);
+        out.extend_from_slice(&m);
+    }
+    std::fs::write(path, out).expect("warc");
+    offsets
+}
+
+pub fn spec(dir: &Path, tsa_urls: Vec<String>) -> BundleSpec {
+    let capture = dir.join("xiezhi-00001.warc.gz");
+    let candidate = picture(1200, 900, 30, image::ImageFormat::Jpeg);
+    let screenshot = picture(1280, 2400, 120, image::ImageFormat::Png);
+    let offsets = write_capture(&capture, &candidate, &screenshot);
     let long_url = format!(
         "https://cdn.example.net/very/long/path/{}/image-copy.jpg?token={}",
         "segment/".repeat(12),
@@ -90,17 +162,23 @@ pub fn spec(dir: &Path, tsa_urls: Vec<String>) -> BundleSpec {
                 decision: Some("infringing".into()),
                 note: Some("Seller listing still live on 2026-03-03.".into()),
                 reference: file("山水-01.png", "image/png", picture(640, 480, 10, image::ImageFormat::Png)),
-                candidate: file("copy.jpg", "image/jpeg", picture(1200, 900, 30, image::ImageFormat::Jpeg)),
+                candidate: file("copy.jpg", "image/jpeg", candidate),
                 provenance: Provenance {
-                    url: Some("https://shop.example/images/copy-42.jpg".into()),
-                    page_url: Some("https://shop.example/item/42".into()),
+                    url: Some(CANDIDATE_URL.into()),
+                    page_url: Some(PAGE_URL.into()),
                     local_path: None,
                     captured_at: Some("2026-03-03T10:00:00.000Z".into()),
                     http_status: Some(200),
                     server_ip: Some("203.0.113.7".into()),
-                    warc_file: Some("capture/xiezhi-00001.warc".into()),
+                    warc_file: Some("xiezhi-00001.warc.gz".into()),
                     warc_record_id: Some("<urn:uuid:4b1c0d5e-0000-4000-8000-000000000001>".into()),
+                    element: Some("img[src]".into()),
+                    tls_subject: Some("CN=shop.example".into()),
+                    tls_issuer: Some("CN=Example Issuing CA 2026, O=Example Trust Services".into()),
+                    tls_sha256: Some("5a".repeat(32)),
                 },
+                screenshot: Some(file("screenshot.png", "image/png", screenshot)),
+                overlay: Some(file("overlay.png", "image/png", picture(1200, 900, 200, image::ImageFormat::Png))),
             },
             Exhibit {
                 number: 2,
@@ -121,13 +199,43 @@ pub fn spec(dir: &Path, tsa_urls: Vec<String>) -> BundleSpec {
                     server_ip: None,
                     warc_file: None,
                     warc_record_id: None,
+                    ..Default::default()
                 },
+                screenshot: None,
+                overlay: None,
             },
         ],
         custody: custody(),
-        capture_files: vec![("capture/xiezhi-00001.warc".into(), capture)],
+        wacz: WaczSpec {
+            records: offsets[1..]
+                .iter()
+                .map(|o| RecordRef {
+                    warc_path: capture.clone(),
+                    offset: *o,
+                })
+                .collect(),
+            pages: vec![WaczPage {
+                url: PAGE_URL.into(),
+                title: Some("商品 42".into()),
+                ts: "2026-03-03T10:00:00.000Z".into(),
+            }],
+        },
         tsa_urls,
         tsa_is_local_test: true,
+        report: ReportOptions {
+            client: Some("Mountain Studio Ltd. 山水工作室".into()),
+            investigator: Some("J. Doe".into()),
+            bates_prefix: String::new(),
+            lang: "en".into(),
+            ignore_robots: true,
+            reference_timestamps: vec![ReferenceStamp {
+                gen_time: "2026-02-01T09:00:00Z".into(),
+                tsa_url: "http://127.0.0.1:9/".into(),
+                manifest_sha256: "ab".repeat(32),
+                references: 2,
+            }],
+            error_rates: None,
+        },
     }
 }
 
@@ -164,4 +272,17 @@ pub fn unzip_to(zip: &Path, dir: &Path) -> PathBuf {
         .expect("unzip");
     assert!(st.success());
     dir.to_path_buf()
+}
+
+/// A Python test tool (warcio, wacz): on PATH, or in the venv `./run` installs them into.
+pub fn py_tool(name: &str) -> PathBuf {
+    let venv = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".cache/xiezhi/venv/bin")
+        .join(name);
+    if venv.is_file() {
+        return venv;
+    }
+    PathBuf::from(name)
 }

@@ -33,8 +33,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
     let bars = Bars::new(json);
     match cli.command {
-        Command::Case(CaseCmd::Init { dir, name }) => {
-            let case = Case::init(&dir, &name).with_context(|| format!("cannot create case in {}", dir.display()))?;
+        Command::Case(CaseCmd::Init { dir, name, tsa }) => {
+            let mut case =
+                Case::init(&dir, &name).with_context(|| format!("cannot create case in {}", dir.display()))?;
+            if let Some(url) = &tsa {
+                case.set_tsa_url(Some(url))?;
+            }
             if json {
                 print_json(
                     &json!({"id": case.info().id, "name": case.info().name, "dir": dir, "created_at": case.info().created_at}),
@@ -46,6 +50,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     case.info().id,
                     dir.display()
                 );
+            }
+        }
+        Command::Case(CaseCmd::SetTsa { dir, url }) => {
+            let mut case = open(&dir)?;
+            case.set_tsa_url(url.as_deref())?;
+            if json {
+                print_json(&json!({"tsa_url": url}))?;
+            } else {
+                match &url {
+                    Some(u) => println!("refs add will timestamp the reference list at {u}"),
+                    None => println!("no timestamp authority: refs add will not timestamp"),
+                }
             }
         }
         Command::Case(CaseCmd::Show { dir }) => {
@@ -66,9 +82,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Refs(RefsCmd::Add { dir, paths }) => {
             let mut case = open(&dir)?;
             let r = xiezhi_engine::refs::add_references(&mut case, &paths, &bars)?;
-            if json {
-                print_json(&r)?;
+            // With a TSA configured, new material is timestamped at intake; the references
+            // are already recorded, so a TSA failure is reported without losing them.
+            let stamp = if r.added.is_empty() {
+                None
             } else {
+                runtime()?
+                    .block_on(xiezhi_engine::refs::timestamp_references(&mut case))
+                    .context("references were added, but timestamping the reference list failed")?
+            };
+            if json {
+                let mut v = serde_json::to_value(&r)?;
+                v["timestamp"] = stamp
+                    .as_ref()
+                    .map(
+                        |t| json!({"gen_time": t.gen_time, "tsa_url": t.tsa_url, "manifest_sha256": t.manifest_sha256}),
+                    )
+                    .unwrap_or(serde_json::Value::Null);
+                print_json(&v)?;
+            } else {
+                if let Some(t) = &stamp {
+                    println!(
+                        "timestamped the reference list (sha256 {}) at {} by {}",
+                        t.manifest_sha256, t.gen_time, t.tsa_url
+                    );
+                }
                 for a in &r.added {
                     println!("added     #{:<4} {}  {}", a.id, &a.sha256[..16], a.original_path);
                 }
@@ -111,6 +149,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 for (what, why) in &r.unreadable {
                     println!("unreadable: {what}: {why}");
+                }
+                if let Some(shots) = &r.screenshots {
+                    crate::screenshot_cmd::print_text(shots);
                 }
                 print_match_table(&case.matches(0.5)?);
             }
@@ -158,6 +199,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Screenshot { dir, url } => crate::screenshot_cmd::run(&dir, &url, json, &bars)?,
         Command::Search { dir, query, limit } => {
             let case = open(&dir)?;
             let hits = xiezhi_engine::search(&case, &query, limit)?;
@@ -240,7 +282,19 @@ fn crawl(args: CrawlArgs, json: bool, bars: &Bars) -> anyhow::Result<()> {
             ScopeArg::Prefix => Scope::Prefix,
         },
         rate: args.rate,
-        max_response_bytes: args.max_bytes,
+        concurrency: args.concurrency,
+        max_response_bytes: args.max_response_bytes,
+        max_total_bytes: args.max_bytes,
+        include: args.include,
+        exclude: args.exclude,
+        ignore_robots: args.ignore_robots,
+        ca_cert: args.ca_cert,
+        connect_timeout_s: args.connect_timeout,
+        timeout_s: args.timeout,
+        read_timeout_s: args.read_timeout,
+        max_redirects: args.max_redirects,
+        max_retries: args.retries,
+        max_retry_wait_s: args.max_retry_wait,
         operator: args.operator,
     };
     let report = runtime()?.block_on(xiezhi_engine::crawl::crawl(&mut case, &opts, bars))?;
@@ -248,15 +302,24 @@ fn crawl(args: CrawlArgs, json: bool, bars: &Bars) -> anyhow::Result<()> {
         print_json(&report)?;
     } else {
         println!(
-            "Crawl #{}: {} pages, {} images, {} exchanges, {} bytes, {} failures; WARC: {}",
+            "Crawl #{}{}: {} pages, {} images, {} exchanges, {} bytes, {} failures ({:.1} pages/s this run, \
+             {} retries, {} truncated, robots.txt {}); WARC: {}",
             report.crawl_id,
+            if report.resumed { " (resumed)" } else { "" },
             report.pages,
             report.assets,
             report.exchanges,
             report.bytes,
             report.failures.len(),
+            report.pages_per_s,
+            report.retries,
+            report.truncated,
+            report.robots_txt,
             report.warc_files.join(", ")
         );
+        if let Some(why) = &report.stopped_early {
+            println!("stopped early: {why}");
+        }
         for f in &report.failures {
             println!("failed: {}: {}", f.url, f.reason);
         }
@@ -288,6 +351,7 @@ pub fn export_options(tsa: Vec<String>, confirmed: bool) -> anyhow::Result<Expor
         method: xiezhi_match::METHOD.to_string(),
         model_id: fp.embedder().model_id().to_string(),
         model_weights_sha256: fp.embedder().weights_sha256().to_string(),
+        ..ExportOptions::default()
     })
 }
 
@@ -296,7 +360,11 @@ fn export(args: ExportArgs, json: bool, bars: &Bars) -> anyhow::Result<()> {
         bail!("--tsa may be given at most twice");
     }
     let mut case = open(&args.dir)?;
-    let opts = export_options(args.tsa, args.confirmed)?;
+    let mut opts = export_options(args.tsa, args.confirmed)?;
+    opts.bates_prefix = args.bates_prefix;
+    opts.lang = args.lang;
+    opts.client = args.client;
+    opts.investigator = args.investigator;
     let r = runtime()?.block_on(xiezhi_engine::export::export(&mut case, &args.out, &opts, bars))?;
     if json {
         print_json(&r)?;

@@ -7,6 +7,7 @@ mod commands;
 mod demo;
 mod output;
 mod progress;
+mod screenshot_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +64,8 @@ enum Command {
         #[arg(long)]
         tsa_ca: Option<PathBuf>,
     },
+    /// Full-page screenshot of a URL with headless Chromium (JavaScript off), kept in the case.
+    Screenshot { dir: PathBuf, url: String },
     /// Full-text search over captured pages.
     Search {
         dir: PathBuf,
@@ -91,9 +94,14 @@ enum CaseCmd {
         dir: PathBuf,
         #[arg(long)]
         name: String,
+        /// RFC 3161 timestamp authority: `refs add` then timestamps the reference list.
+        #[arg(long)]
+        tsa: Option<String>,
     },
     /// Summarise a case.
     Show { dir: PathBuf },
+    /// Set (or with no URL, clear) the case's timestamp authority for `refs add`.
+    SetTsa { dir: PathBuf, url: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -132,9 +140,45 @@ struct CrawlArgs {
     /// Requests per second per host (politeness); 0 disables the delay.
     #[arg(long, default_value_t = 1.0)]
     rate: f64,
-    /// Largest response body accepted, in bytes.
-    #[arg(long, default_value_t = 50 * 1024 * 1024)]
+    /// Requests in flight at once, all hosts together.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Stop after recording this many payload bytes in total (0 = no limit).
+    #[arg(long, default_value_t = 0)]
     max_bytes: u64,
+    /// Largest response body kept, in bytes; longer ones are recorded truncated and reported.
+    #[arg(long, default_value_t = 50 * 1024 * 1024)]
+    max_response_bytes: u64,
+    /// Follow only page URLs matching this regular expression (repeatable: any may match).
+    #[arg(long)]
+    include: Vec<String>,
+    /// Do not follow page URLs matching this regular expression (repeatable).
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Do not fetch or obey robots.txt (recorded in the custody log, WARC and report).
+    #[arg(long)]
+    ignore_robots: bool,
+    /// Extra trusted root certificate (PEM), e.g. a test CA or a corporate TLS proxy's CA.
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
+    /// Seconds allowed for a whole exchange, body included.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Seconds allowed to connect.
+    #[arg(long, default_value_t = 10)]
+    connect_timeout: u64,
+    /// Seconds of silence allowed while reading a response.
+    #[arg(long, default_value_t = 30)]
+    read_timeout: u64,
+    /// Extra attempts after a 429/5xx answer or a network error.
+    #[arg(long, default_value_t = 2)]
+    retries: u32,
+    /// Longest wait before a retry in seconds, whatever Retry-After asks.
+    #[arg(long, default_value_t = 30)]
+    max_retry_wait: u64,
+    /// Redirect hops followed from one URL.
+    #[arg(long, default_value_t = 10)]
+    max_redirects: usize,
     /// Name of the person running the capture (recorded in WARC and custody log).
     #[arg(long)]
     operator: Option<String>,
@@ -165,6 +209,18 @@ struct ExportArgs {
     /// Only export matches confirmed by a reviewer.
     #[arg(long)]
     confirmed: bool,
+    /// Bates number prefix on every report page (default: from the case name).
+    #[arg(long, default_value = "")]
+    bates_prefix: String,
+    /// Report labels: en, zh or en+zh.
+    #[arg(long, default_value = "en", value_parser = ["en", "zh", "en+zh"])]
+    lang: String,
+    /// Client named on the report's cover.
+    #[arg(long)]
+    client: Option<String>,
+    /// Investigator named on the report's cover.
+    #[arg(long)]
+    investigator: Option<String>,
 }
 
 fn main() -> ExitCode {

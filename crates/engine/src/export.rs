@@ -4,7 +4,9 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::json;
-use xiezhi_evidence::{BundleSpec, Exhibit, ExhibitFile, Provenance};
+use xiezhi_evidence::{
+    BundleSpec, Exhibit, ExhibitFile, Provenance, RecordRef, ReferenceStamp, ReportOptions, WaczPage, WaczSpec,
+};
 use xiezhi_store::{AssetOrigin, Case, Decision, MatchRecord};
 
 use crate::{EngineError, Progress, Result};
@@ -21,6 +23,55 @@ pub struct ExportOptions {
     pub method: String,
     pub model_id: String,
     pub model_weights_sha256: String,
+    /// Report: client and investigator names for the cover.
+    pub client: Option<String>,
+    pub investigator: Option<String>,
+    /// Bates prefix; empty = derived from the case name.
+    pub bates_prefix: String,
+    /// Report labels: "en" (default), "zh" or "en+zh".
+    pub lang: String,
+}
+
+/// Measured error rates for the methodology page: the calibration benchmark's summary in
+/// models/, unless it is still the placeholder written before any held-out run.
+fn error_rates() -> Option<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/METHOD-error-rates.md");
+    let text = std::fs::read_to_string(path).ok()?;
+    let first = text.lines().next().unwrap_or("");
+    if text.trim().is_empty() || first.to_ascii_lowercase().contains("placeholder") {
+        None
+    } else {
+        Some(format!("{} (models/METHOD-error-rates.md)", text.trim()))
+    }
+}
+
+/// The screenshot of `page_url`, read back out of its WARC record and checked against its hash.
+fn screenshot(case: &Case, page_url: &str) -> Result<Option<(ExhibitFile, RecordRef)>> {
+    let Some(s) = case.screenshot_for_page(page_url)? else {
+        return Ok(None);
+    };
+    let at = RecordRef {
+        warc_path: case.warc_dir().join(&s.warc_file),
+        offset: s.warc_offset,
+    };
+    // The WARC record is the capture itself; its bytes must be the ones the case recorded.
+    let bytes = xiezhi_evidence::read_record_block(&at.warc_path, at.offset)?;
+    let actual = xiezhi_store::sha256_hex(&bytes);
+    if actual != s.sha256 {
+        return Err(EngineError::Invalid(format!(
+            "screenshot of {page_url} in warc/{} at offset {} hashes to {actual}, but the case records {}",
+            s.warc_file, s.warc_offset, s.sha256
+        )));
+    }
+    Ok(Some((
+        ExhibitFile {
+            original_name: format!("screenshot of {page_url}"),
+            sha256: s.sha256,
+            media_type: "image/png".into(),
+            bytes,
+        },
+        at,
+    )))
 }
 
 #[derive(Serialize, Debug)]
@@ -47,7 +98,7 @@ pub fn select_exhibits(matches: Vec<MatchRecord>, confirmed_only: bool) -> Vec<M
         .collect()
 }
 
-fn is_loopback(url: &str) -> bool {
+pub(crate) fn is_loopback(url: &str) -> bool {
     url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -70,6 +121,7 @@ pub async fn export(
     }
     progress.phase("collecting exhibits", Some(chosen.len() as u64));
     let mut exhibits = Vec::new();
+    let mut wacz = WaczSpec::default();
     for (i, m) in chosen.iter().enumerate() {
         let reference_bytes = case.blobs().read_verified(&m.reference.sha256)?;
         let candidate_bytes = case.blobs().read_verified(&m.asset.sha256)?;
@@ -77,6 +129,34 @@ pub async fn export(
             AssetOrigin::Crawl => (Some(m.asset.locator.clone()), None),
             AssetOrigin::Local => (None, Some(m.asset.locator.clone())),
         };
+        let source = m.sources.first();
+        let mut shot = None;
+        if let Some(c) = &m.capture {
+            wacz.records.push(RecordRef {
+                warc_path: case.warc_dir().join(&c.warc_file),
+                offset: c.warc_offset,
+            });
+            let page_url = source.map(|s| s.page_url.clone()).unwrap_or_else(|| c.url.clone());
+            let page = case.latest_capture_of(&page_url)?;
+            if let Some(p) = &page {
+                wacz.records.push(RecordRef {
+                    warc_path: case.warc_dir().join(&p.warc_file),
+                    offset: p.warc_offset,
+                });
+            }
+            wacz.pages.push(WaczPage {
+                url: page_url.clone(),
+                title: None,
+                ts: page
+                    .as_ref()
+                    .map(|p| p.fetched_at.clone())
+                    .unwrap_or_else(|| c.fetched_at.clone()),
+            });
+            if let Some((file, at)) = screenshot(case, &page_url)? {
+                wacz.records.push(at);
+                shot = Some(file);
+            }
+        }
         exhibits.push(Exhibit {
             number: (i + 1) as u32,
             match_id: m.id.to_string(),
@@ -106,21 +186,36 @@ pub async fn export(
                 server_ip: m.capture.as_ref().and_then(|c| c.server_ip.clone()),
                 warc_file: m.capture.as_ref().map(|c| c.warc_file.clone()),
                 warc_record_id: m.capture.as_ref().map(|c| c.response_record_id.clone()),
+                element: source.map(|s| s.element.clone()),
+                ..Default::default()
             },
+            screenshot: shot,
+            overlay: None,
         });
         progress.advance(1);
     }
     progress.done();
-    // The WARC files that hold the exhibits' exchanges.
-    let mut warcs: Vec<String> = chosen
+    // A crawl that ignored robots.txt is stated on the cover.
+    let crawl_ids: Vec<i64> = chosen
         .iter()
-        .filter_map(|m| m.capture.as_ref().map(|c| c.warc_file.clone()))
+        .filter_map(|m| m.capture.as_ref().map(|c| c.crawl_id))
         .collect();
-    warcs.sort();
-    warcs.dedup();
-    let capture_files = warcs
+    let ignore_robots = case
+        .crawls()?
         .iter()
-        .map(|w| (format!("capture/{w}"), case.warc_dir().join(w)))
+        .any(|c| c.ignore_robots && crawl_ids.contains(&c.id));
+    let reference_timestamps = case
+        .reference_timestamps()?
+        .into_iter()
+        .map(|t| ReferenceStamp {
+            references: serde_json::from_str::<serde_json::Value>(&t.manifest)
+                .ok()
+                .and_then(|v| v["references"].as_array().map(Vec::len))
+                .unwrap_or(0),
+            gen_time: t.gen_time,
+            tsa_url: t.tsa_url,
+            manifest_sha256: t.manifest_sha256,
+        })
         .collect();
 
     let bundle_uuid = uuid::Uuid::new_v4();
@@ -137,9 +232,22 @@ pub async fn export(
         created_at: chrono::Utc::now(),
         exhibits,
         custody: case.custody()?,
-        capture_files,
+        wacz,
         tsa_urls: opts.tsa_urls.clone(),
         tsa_is_local_test: !opts.tsa_urls.is_empty() && opts.tsa_urls.iter().all(|u| is_loopback(u)),
+        report: ReportOptions {
+            client: opts.client.clone(),
+            investigator: opts.investigator.clone(),
+            bates_prefix: opts.bates_prefix.clone(),
+            lang: if opts.lang.is_empty() {
+                "en".into()
+            } else {
+                opts.lang.clone()
+            },
+            ignore_robots,
+            reference_timestamps,
+            error_rates: error_rates(),
+        },
     };
     progress.phase("writing the bundle", None);
     let summary = xiezhi_evidence::export_bundle(&spec, out).await?;

@@ -10,11 +10,14 @@
 //! the case store, so the CLI and the desktop app stay thin.
 
 pub mod crawl;
+pub mod demo;
 pub mod export;
 pub mod media;
 pub mod progress;
+pub mod ref_index;
 pub mod refs;
 pub mod scan;
+pub mod screenshots;
 
 pub use progress::{Progress, Silent};
 pub use xiezhi_capture::Scope;
@@ -34,6 +37,8 @@ pub enum EngineError {
     Fingerprint(#[from] xiezhi_fingerprint::FingerprintError),
     #[error(transparent)]
     Evidence(#[from] xiezhi_evidence::EvidenceError),
+    #[error(transparent)]
+    Index(#[from] xiezhi_match::IndexError),
     #[error("{path}: {source}")]
     Io {
         path: std::path::PathBuf,

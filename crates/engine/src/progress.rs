@@ -9,6 +9,11 @@ pub trait Progress: Send + Sync {
     fn message(&self, msg: &str);
     /// The current phase is over.
     fn done(&self);
+    /// True once the operator asked to stop (the desktop app's Cancel); long work checks
+    /// it between units and stops cleanly, keeping what it already recorded.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Reports nothing.

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use sha2::Digest;
 use xiezhi_store::{Case, Reference};
 
 use crate::media::sniff_image;
@@ -79,4 +80,33 @@ pub fn add_references(case: &mut Case, paths: &[PathBuf], progress: &dyn Progres
     }
     progress.done();
     Ok(report)
+}
+
+/// The document timestamped at `refs add`: every reference with its SHA-256, in id order.
+pub fn reference_manifest(case: &Case) -> Result<String> {
+    let refs = case.references()?;
+    let doc = serde_json::json!({
+        "format": "xiezhi-reference-manifest/1",
+        "case_id": case.info().id,
+        "case_name": case.info().name,
+        "created_utc": xiezhi_store::now_utc(),
+        "references": refs.iter().map(|r| serde_json::json!({
+            "id": r.id, "sha256": r.sha256, "size": r.size, "original_path": r.original_path, "added_at": r.added_at,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(serde_json::to_string_pretty(&doc).map_err(|e| EngineError::Invalid(e.to_string()))? + "\n")
+}
+
+/// When the case has a timestamp authority configured, timestamp the reference manifest
+/// (proof the client held this material no later than the token's time) and record the
+/// token in the case. Returns None when no TSA is configured.
+pub async fn timestamp_references(case: &mut Case) -> Result<Option<xiezhi_store::ReferenceTimestamp>> {
+    let Some(url) = case.tsa_url()? else {
+        return Ok(None);
+    };
+    let manifest = reference_manifest(case)?;
+    let digest: [u8; 32] = sha2::Sha256::digest(manifest.as_bytes()).into();
+    let (token, verified) = xiezhi_evidence::tsa::request_timestamp_verified(&url, &digest).await?;
+    let t = case.add_reference_timestamp(&manifest, &hex::encode(digest), &url, &token, &verified.info.gen_time)?;
+    Ok(Some(t))
 }

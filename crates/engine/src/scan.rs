@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::json;
-use xiezhi_fingerprint::{Fingerprint, Fingerprinter};
+use xiezhi_fingerprint::{decode_stored, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint};
 use xiezhi_store::{Asset, AssetOrigin, Case, MatchRecord, Reference};
 
 use crate::media::sniff_image;
+use crate::ref_index::{self, Shortlister};
 use crate::refs::{absolute, expand_paths};
 use crate::{EngineError, Progress, Result};
 
@@ -23,8 +24,13 @@ pub struct ScanReport {
     pub fingerprinted: usize,
     pub from_cache: usize,
     pub matches: usize,
+    /// Reference–candidate pairs compared in full (the reference index shortlists them).
+    pub compared: usize,
     /// Files that could not be fingerprinted: (what, reason). The scan carries on.
     pub unreadable: Vec<(String, String)>,
+    /// `scan` only: screenshots of the pages that hold a match at or above the review threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screenshots: Option<crate::screenshots::ScreenshotReport>,
 }
 
 /// Fingerprint bytes stored in the case, reusing a cached result for the same content.
@@ -35,20 +41,30 @@ fn fingerprint_blob(
     report: &mut ScanReport,
 ) -> Result<std::result::Result<Fingerprint, String>> {
     let model = fp.embedder().model_id().to_string();
-    if let Some(cached) = case.fingerprint(sha256, &model)? {
-        report.from_cache += 1;
-        return Ok(match cached {
-            Ok(data) => serde_json::from_slice(&data).map_err(|e| format!("cached fingerprint unreadable: {e}")),
-            Err(e) => Err(e),
-        });
+    match case.fingerprint(sha256, &model)? {
+        Some(Err(e)) => {
+            report.from_cache += 1;
+            return Ok(Err(e));
+        }
+        Some(Ok(data)) => {
+            // The sha256 check guards against a blob stored under the wrong key; another
+            // format version or a damaged row is recomputed (fingerprints are derived data).
+            if let Some(stored) = decode_stored(&data).ok().filter(|s| stored_sha256(s) == sha256) {
+                report.from_cache += 1;
+                if let StoredFingerprint::Legacy(f) = &stored {
+                    // Rows of earlier versions were JSON (~200 KB): rewrite them compactly.
+                    case.put_fingerprint(sha256, &model, Ok(&encode_stored(f)?))?;
+                }
+                return Ok(Ok(stored.into_inner()));
+            }
+        }
+        None => {}
     }
     let bytes = case.blobs().read_verified(sha256)?;
     report.fingerprinted += 1;
     match fp.fingerprint(&bytes) {
         Ok(f) => {
-            let data =
-                serde_json::to_vec(&f).map_err(|e| EngineError::Invalid(format!("fingerprint of {sha256}: {e}")))?;
-            case.put_fingerprint(sha256, &model, Ok(&data))?;
+            case.put_fingerprint(sha256, &model, Ok(&encode_stored(&f)?))?;
             Ok(Ok(f))
         }
         Err(e) => {
@@ -56,6 +72,12 @@ fn fingerprint_blob(
             case.put_fingerprint(sha256, &model, Err(&msg))?;
             Ok(Err(msg))
         }
+    }
+}
+
+fn stored_sha256(stored: &StoredFingerprint) -> &str {
+    match stored {
+        StoredFingerprint::Current(f) | StoredFingerprint::Legacy(f) => &f.sha256,
     }
 }
 
@@ -81,16 +103,20 @@ fn reference_fingerprints(
     Ok(out)
 }
 
-/// Compare one candidate with every reference and record pairs above the floor.
+/// Compare one candidate with the references the index shortlists and record pairs above the floor.
 fn match_candidate(
     case: &mut Case,
     scan_id: i64,
     asset: &Asset,
     cand: &Fingerprint,
     refs: &[(Reference, Fingerprint)],
+    shortlist: &Shortlister,
+    report: &mut ScanReport,
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
-    for (r, rf) in refs {
+    let chosen = shortlist.candidates(refs, cand);
+    report.compared += chosen.len();
+    for (r, rf) in chosen.into_iter().map(|i| &refs[i]) {
         let signals = xiezhi_match::compare(rf, cand);
         let score = xiezhi_match::score(&signals) as f64;
         if score < RECORD_FLOOR {
@@ -113,19 +139,22 @@ pub fn scan(case: &mut Case, fp: &Fingerprinter, progress: &dyn Progress) -> Res
     let scan_id = case.begin_scan("scan", model_details(fp))?;
     report.scan_id = scan_id;
     let refs = reference_fingerprints(case, fp, progress, &mut report)?;
+    let shortlist = ref_index::load_or_build(case, fp.embedder().model_id(), &refs)?;
     let assets = case.assets(Some(AssetOrigin::Crawl))?;
     report.candidates = assets.len();
     progress.phase("fingerprinting and matching captured images", Some(assets.len() as u64));
     for a in &assets {
         progress.message(&a.locator);
         match fingerprint_blob(case, fp, &a.sha256, &mut report)? {
-            Ok(f) => report.matches += match_candidate(case, scan_id, a, &f, &refs)?.len(),
+            Ok(f) => report.matches += match_candidate(case, scan_id, a, &f, &refs, &shortlist, &mut report)?.len(),
             Err(e) => report.unreadable.push((a.locator.clone(), e)),
         }
         progress.advance(1);
     }
     progress.done();
     case.finish_scan(scan_id, "scan", json!({"references": report.references, "candidates": report.candidates, "matches": report.matches, "unreadable": report.unreadable.len()}))?;
+    // Photograph the pages worth a look while they are (probably) still online.
+    report.screenshots = Some(crate::screenshots::screenshot_matched_pages(case, progress)?);
     Ok(report)
 }
 
@@ -146,6 +175,7 @@ pub fn check(case: &mut Case, fp: &Fingerprinter, paths: &[PathBuf], progress: &
     )?;
     report.scan_id = scan_id;
     let refs = reference_fingerprints(case, fp, progress, &mut report)?;
+    let shortlist = ref_index::load_or_build(case, fp.embedder().model_id(), &refs)?;
     progress.phase("checking files", Some(files.len() as u64));
     let mut match_ids = Vec::new();
     for f in &files {
@@ -165,7 +195,15 @@ pub fn check(case: &mut Case, fp: &Fingerprinter, paths: &[PathBuf], progress: &
         report.candidates += 1;
         let asset = case.record_asset(AssetOrigin::Local, &path, &bytes, Some(mt), None, &[])?;
         match fingerprint_blob(case, fp, &asset.sha256, &mut report)? {
-            Ok(fpr) => match_ids.extend(match_candidate(case, scan_id, &asset, &fpr, &refs)?),
+            Ok(fpr) => match_ids.extend(match_candidate(
+                case,
+                scan_id,
+                &asset,
+                &fpr,
+                &refs,
+                &shortlist,
+                &mut report,
+            )?),
             Err(e) => report.unreadable.push((path, e)),
         }
         progress.advance(1);

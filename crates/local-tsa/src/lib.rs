@@ -50,9 +50,23 @@ subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid
 ";
 
+/// How the test authority signs. The default is RSA-3072 with ESSCertIDv2 and whole-second
+/// genTime; the other settings reproduce what real TSAs also send, so verifiers get tested on them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TsaProfile {
+    /// ECDSA P-256 keys (root and TSA) instead of RSA-3072.
+    pub ec_p256: bool,
+    /// Digits of fractional seconds in genTime (OpenSSL `clock_precision_digits`, 0..=6).
+    pub clock_precision_digits: u8,
+    /// Identify the signer with the older ESSCertID (SHA-1) instead of ESSCertIDv2.
+    pub ess_cert_id_v1: bool,
+}
+
 // Paths are relative: openssl always runs with the workdir as its cwd, which
 // avoids quoting issues with `$` or spaces in absolute paths in the config.
-fn tsa_cnf() -> String {
+fn tsa_cnf(p: &TsaProfile) -> String {
+    let ess = if p.ess_cert_id_v1 { "sha1" } else { "sha256" };
+    let digits = p.clock_precision_digits.min(6);
     format!(
         "[tsa]
 default_tsa = tsa_config1
@@ -66,9 +80,10 @@ signer_digest = sha256
 default_policy = {TEST_POLICY_OID}
 digests = sha256, sha384, sha512
 accuracy = secs:1
+clock_precision_digits = {digits}
 ordering = yes
 tsa_name = yes
-ess_cert_id_alg = sha256
+ess_cert_id_alg = {ess}
 "
     )
 }
@@ -91,9 +106,15 @@ impl LocalTsa {
     /// Create (or reuse) the test PKI in `workdir` and serve on an ephemeral
     /// 127.0.0.1 port.
     pub async fn start(workdir: &Path) -> Result<LocalTsa> {
+        Self::start_with(workdir, &TsaProfile::default()).await
+    }
+
+    /// Like [`LocalTsa::start`] with a chosen profile. A workdir keeps the key type it
+    /// was created with: use one workdir per profile.
+    pub async fn start_with(workdir: &Path, profile: &TsaProfile) -> Result<LocalTsa> {
         std::fs::create_dir_all(workdir).map_err(|e| io_err(workdir, e))?;
         let dir = std::fs::canonicalize(workdir).map_err(|e| io_err(workdir, e))?;
-        ensure_pki(&dir).await?;
+        ensure_pki(&dir, profile).await?;
 
         let inner = Arc::new(Inner {
             dir: dir.clone(),
@@ -207,8 +228,13 @@ async fn write(dir: &Path, name: &str, contents: &[u8]) -> Result<()> {
     tokio::fs::write(&p, contents).await.map_err(|e| io_err(&p, e))
 }
 
-async fn ensure_pki(dir: &Path) -> Result<()> {
+async fn ensure_pki(dir: &Path, profile: &TsaProfile) -> Result<()> {
     let have = |n: &str| dir.join(n).is_file();
+    let (newkey, pkeyopt) = if profile.ec_p256 {
+        ("ec", "ec_paramgen_curve:P-256")
+    } else {
+        ("rsa", "rsa_keygen_bits:3072")
+    };
     if !(have("ca.key") && have("ca.crt")) {
         openssl(
             dir,
@@ -216,7 +242,9 @@ async fn ensure_pki(dir: &Path) -> Result<()> {
                 "req",
                 "-x509",
                 "-newkey",
-                "rsa:3072",
+                newkey,
+                "-pkeyopt",
+                pkeyopt,
                 "-nodes",
                 "-sha256",
                 "-days",
@@ -243,7 +271,9 @@ async fn ensure_pki(dir: &Path) -> Result<()> {
             &[
                 "req",
                 "-newkey",
-                "rsa:3072",
+                newkey,
+                "-pkeyopt",
+                pkeyopt,
                 "-nodes",
                 "-sha256",
                 "-keyout",
@@ -282,7 +312,7 @@ async fn ensure_pki(dir: &Path) -> Result<()> {
     if !have("tsaserial") {
         write(dir, "tsaserial", b"01\n").await?;
     }
-    write(dir, "tsa.cnf", tsa_cnf().as_bytes()).await?;
+    write(dir, "tsa.cnf", tsa_cnf(profile).as_bytes()).await?;
     let read = |n: &str| std::fs::read(dir.join(n)).map_err(|e| io_err(&dir.join(n), e));
     let mut chain = read("tsa.crt")?;
     chain.extend_from_slice(&read("ca.crt")?);

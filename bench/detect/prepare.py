@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Builds the copy-detection benchmark from the real images fetched by fetch_data.sh.
+
+Selects references and distractors with a fixed seed, makes the edited copies of
+every reference (AugLy where it offers the edit, Pillow for the rest), splits
+references (and everything made from them) into train/eval halves that never
+share a reference, and writes manifest.json (read by the Rust harness) plus
+selection.tsv (every file used, for the results folder).
+
+Usage: prepare.py --data ROOT --out DIR --refs N [--distractor-ratio 10] [--seed 4]
+"""
+import argparse
+import hashlib
+import io
+import json
+import math
+import os
+import random
+import sys
+
+from PIL import Image, ImageDraw, ImageFont
+
+Image.MAX_IMAGE_PIXELS = 40_000_000  # larger files are left out of the pool (decoder-limit tests live elsewhere)
+
+FAMILIES = ["crop60", "crop35", "down25", "jpeg25", "flip", "hue", "palette",
+            "text", "logo", "paste30", "rot10", "combo"]
+EXTS = (".png", ".jpg", ".jpeg")
+MAX_EDIT_SIDE = 1200  # edited copies of large photos are stored at most this long
+
+
+def source_of(rel):
+    """(source, group): references and distractors never come from one group, so
+    an animation frame next to a reference is never labelled 'unrelated'."""
+    if "/portraits/" in rel:
+        return "wesnoth-portrait", "portrait:" + os.path.splitext(os.path.basename(rel))[0]
+    if rel.startswith("usr/share/games/wesnoth"):
+        return "wesnoth-sprite", os.path.dirname(rel)
+    if rel.startswith("usr/share/openclipart"):
+        return "openclipart", rel
+    if "/nebulae/" in rel or rel.startswith("usr/share/backgrounds") or "/skimage/" in rel:
+        return "photo", rel
+    if rel.startswith("usr/share/freedroidrpg"):
+        return "freedroid", os.path.dirname(rel)
+    if rel.startswith("usr/share/games/hedgewars"):
+        return "hedgewars", os.path.dirname(rel)
+    return "other", os.path.dirname(rel)
+
+
+REF_SHARES = {"wesnoth-portrait": 0.25, "openclipart": 0.25, "photo": 0.15,
+              "wesnoth-sprite": 0.15, "freedroid": 0.1, "hedgewars": 0.1}
+
+
+def scan_pool(root, cache):
+    if os.path.exists(cache):
+        with open(cache) as f:
+            return json.load(f)
+    pool, seen = [], set()
+    for d, _, files in os.walk(root):
+        for name in sorted(files):
+            if not name.lower().endswith(EXTS):
+                continue
+            path = os.path.join(d, name)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+                digest = hashlib.sha256(data).hexdigest()
+                if digest in seen:
+                    continue
+                with Image.open(io.BytesIO(data)) as im:
+                    w, h = im.size
+            except Exception:
+                continue  # unreadable or over the pixel ceiling: not part of the pool
+            if min(w, h) < 64:
+                continue
+            seen.add(digest)
+            rel = os.path.relpath(path, root)
+            src, group = source_of(rel)
+            pool.append({"path": path, "rel": rel, "w": w, "h": h, "source": src, "group": group, "sha256": digest})
+    pool.sort(key=lambda p: p["rel"])
+    with open(cache, "w") as f:
+        json.dump(pool, f)
+    return pool
+
+
+def rgba(path):
+    im = Image.open(path)
+    im.load()
+    im = im.convert("RGBA")
+    if max(im.size) > MAX_EDIT_SIDE:
+        im.thumbnail((MAX_EDIT_SIDE, MAX_EDIT_SIDE), Image.LANCZOS)
+    return im
+
+
+def on_white(im):
+    bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+    bg.alpha_composite(im)
+    return bg.convert("RGB")
+
+
+def hue_shift(im, degrees):
+    alpha = im.getchannel("A")
+    h, s, v = im.convert("RGB").convert("HSV").split()
+    shift = int(round(degrees / 360 * 255))
+    h = h.point(lambda x: (x + shift) % 256)
+    out = Image.merge("HSV", (h, s, v)).convert("RGB").convert("RGBA")
+    out.putalpha(alpha)
+    return out
+
+
+def palette_swap(im):
+    """Team-colour style recolour: the colour channels rotate (R->G->B->R), alpha kept."""
+    r, g, b, a = im.split()
+    return Image.merge("RGBA", (b, r, g, a))
+
+
+def random_crop(imaugs, im, area, rng):
+    side = math.sqrt(area)
+    x1 = rng.uniform(0, 1 - side)
+    y1 = rng.uniform(0, 1 - side)
+    return imaugs.crop(im, x1=x1, y1=y1, x2=x1 + side, y2=y1 + side)
+
+
+def text_overlay(im, rng, text="SALE 50% www.example.shop"):
+    out = im.copy()
+    d = ImageDraw.Draw(out)
+    size = max(10, out.height // 9)
+    try:
+        font = ImageFont.truetype("DejaVuSans-Bold.ttf", size)
+    except OSError:
+        font = ImageFont.load_default(size=size)
+    y = int(out.height * rng.uniform(0.05, 0.8))
+    d.text((int(out.width * 0.03), y), text, fill=(255, 255, 0, 255), font=font, stroke_width=max(1, size // 12),
+           stroke_fill=(0, 0, 0, 255))
+    return out
+
+
+def paste_into(im, scene, area, rng):
+    """The reference pasted into an unrelated picture, covering `area` of it."""
+    bg = scene.copy()
+    scale = math.sqrt(area * bg.width * bg.height / (im.width * im.height))
+    w, h = max(1, int(im.width * scale)), max(1, int(im.height * scale))
+    if w > bg.width or h > bg.height:  # very elongated reference: fit it
+        f = min(bg.width / w, bg.height / h)
+        w, h = max(1, int(w * f)), max(1, int(h * f))
+    small = im.resize((w, h), Image.LANCZOS)
+    x, y = rng.randint(0, bg.width - w), rng.randint(0, bg.height - h)
+    bg.alpha_composite(small, (x, y))
+    return bg
+
+
+def make_edits(imaugs, ref_path, logo_path, scene_path, rng):
+    im = rgba(ref_path)
+    logo = rgba(logo_path)
+    scene = rgba(scene_path)
+    out = {}
+    out["crop60"] = (random_crop(imaugs, im, 0.60, rng), "png")
+    out["crop35"] = (random_crop(imaugs, im, 0.35, rng), "png")
+    small = (max(32, im.width // 4), max(32, im.height // 4))
+    out["down25"] = (imaugs.resize(im, width=small[0], height=small[1]), "png")
+    out["jpeg25"] = (on_white(im), "jpeg25")
+    out["flip"] = (imaugs.hflip(im), "png")
+    out["hue"] = (hue_shift(im, 60), "png")
+    out["palette"] = (palette_swap(im), "png")
+    out["text"] = (text_overlay(im, rng), "png")
+    out["logo"] = (imaugs.overlay_image(im, overlay=logo, opacity=1.0, overlay_size=0.35,
+                                        x_pos=rng.uniform(0, 0.6), y_pos=rng.uniform(0, 0.6)), "png")
+    out["paste30"] = (paste_into(im, scene, 0.30, rng), "jpeg85")
+    out["rot10"] = (imaugs.rotate(im, degrees=10), "png")
+    combo = random_crop(imaugs, im, 0.70, rng)
+    combo = hue_shift(imaugs.hflip(combo), 30)
+    combo = text_overlay(combo, rng, "© copy")
+    out["combo"] = (on_white(combo), "jpeg40")
+    return out
+
+
+def save(im, kind, path_base):
+    if kind.startswith("jpeg"):
+        path = path_base + ".jpg"
+        on = im if im.mode == "RGB" else on_white(im)
+        on.save(path, "JPEG", quality=int(kind[4:]))
+    else:
+        path = path_base + ".png"
+        im.save(path, "PNG")
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--refs", type=int, default=100)
+    ap.add_argument("--distractor-ratio", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=4)
+    args = ap.parse_args()
+    import augly.image as imaugs
+
+    os.makedirs(args.out, exist_ok=True)
+    pool = scan_pool(args.data, os.path.join(os.path.dirname(os.path.abspath(args.out)), "pool.json"))
+    rng = random.Random(args.seed)
+
+    groups = {}
+    for p in pool:
+        groups.setdefault((p["source"], p["group"]), []).append(p)
+    keys = sorted(groups)
+    rng.shuffle(keys)
+    quota = {s: int(round(args.refs * share)) for s, share in REF_SHARES.items()}
+    quota["wesnoth-portrait"] += args.refs - sum(quota.values())
+    refs, ref_groups = [], set()
+    for key in keys:  # up to 3 references per group, groups in seeded order
+        src = key[0]
+        if quota.get(src, 0) <= 0:
+            continue
+        members = sorted(groups[key], key=lambda p: p["rel"])
+        rng.shuffle(members)
+        take = members[: min(3, quota[src])]
+        refs.extend(take)
+        quota[src] -= len(take)
+        ref_groups.add(key)
+    for key in keys:  # a source that ran short is filled from the others
+        if len(refs) >= args.refs:
+            break
+        if key in ref_groups:
+            continue
+        refs.append(groups[key][0])
+        ref_groups.add(key)
+    refs = refs[: args.refs]
+    rest = [p for k in keys if k not in ref_groups for p in groups[k]]
+    rest.sort(key=lambda p: p["rel"])
+    rng.shuffle(rest)
+    n_distr = int(args.refs * args.distractor_ratio)
+    # Logos and scenes for the overlays come from outside both sets.
+    extras = rest[n_distr:]
+    distractors = rest[:n_distr]
+    logos = [p for p in extras if p["source"] == "openclipart"][:50] or extras[:50]
+    scenes = [p for p in extras if min(p["w"], p["h"]) >= 400][:50] or extras[:50]
+    if not logos or not scenes:
+        sys.exit("pool too small for the requested scale")
+
+    split = lambda key: "train" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "eval"
+    edits_dir = os.path.join(args.out, "edits")
+    os.makedirs(edits_dir, exist_ok=True)
+    manifest = {"seed": args.seed, "families": FAMILIES, "refs": [], "queries": []}
+    selection = ["role\tid\tsplit\tsource\tpath\tsha256"]
+    for i, r in enumerate(refs):
+        rid = f"r{i:05d}"
+        s = split(f"{args.seed}:{r['sha256']}")
+        manifest["refs"].append({"id": rid, "path": r["path"], "split": s, "source": r["source"]})
+        selection.append(f"reference\t{rid}\t{s}\t{r['source']}\t{r['rel']}\t{r['sha256']}")
+        erng = random.Random(f"{args.seed}:{rid}")
+        logo, scene = erng.choice(logos), erng.choice(scenes)
+        base = os.path.join(edits_dir, rid)
+        existing = {f: None for f in FAMILIES}
+        done = all(os.path.exists(f"{base}-{f}.png") or os.path.exists(f"{base}-{f}.jpg") for f in FAMILIES)
+        if done:
+            for f in FAMILIES:
+                existing[f] = f"{base}-{f}.png" if os.path.exists(f"{base}-{f}.png") else f"{base}-{f}.jpg"
+        else:
+            for f, (im, kind) in make_edits(imaugs, r["path"], logo["path"], scene["path"], erng).items():
+                existing[f] = save(im, kind, f"{base}-{f}")
+        for f in FAMILIES:
+            manifest["queries"].append({"id": f"{rid}-{f}", "path": existing[f], "reference": rid, "family": f,
+                                        "split": s})
+        if (i + 1) % 25 == 0:
+            print(f"edited {i + 1}/{len(refs)} references", file=sys.stderr)
+    for i, d in enumerate(distractors):
+        did = f"d{i:06d}"
+        s = split(f"{args.seed}:{d['sha256']}")
+        manifest["queries"].append({"id": did, "path": d["path"], "reference": None, "family": "distractor",
+                                    "split": s, "source": d["source"]})
+        selection.append(f"distractor\t{did}\t{s}\t{d['source']}\t{d['rel']}\t{d['sha256']}")
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    with open(os.path.join(args.out, "selection.tsv"), "w") as f:
+        f.write("\n".join(selection) + "\n")
+    counts = {}
+    for r in refs:
+        counts[r["source"]] = counts.get(r["source"], 0) + 1
+    print(json.dumps({"refs": len(refs), "by_source": counts, "distractors": len(distractors),
+                      "queries": len(manifest["queries"])}))
+
+
+if __name__ == "__main__":
+    main()

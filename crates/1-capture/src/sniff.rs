@@ -1,0 +1,109 @@
+//! Content sniffing (servers lie about Content-Type) and bounded content decoding (a gzip
+//! bomb must not expand past the response size cap).
+
+use std::borrow::Cow;
+use std::io::Read;
+
+/// Image media type from the first bytes, if they are a known image signature.
+pub fn image_type(body: &[u8]) -> Option<&'static str> {
+    let b = body;
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if b.starts_with(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if b.starts_with(b"BM") && b.len() > 14 {
+        Some("image/bmp")
+    } else if b.starts_with(b"\x00\x00\x01\x00") {
+        Some("image/x-icon")
+    } else if b.starts_with(b"II*\x00") || b.starts_with(b"MM\x00*") {
+        Some("image/tiff")
+    } else if b.len() >= 12 && &b[4..8] == b"ftyp" && (&b[8..12] == b"avif" || &b[8..12] == b"avis") {
+        Some("image/avif")
+    } else {
+        None
+    }
+}
+
+/// True when the body starts like an HTML document (after a BOM, whitespace and comments).
+pub fn looks_like_html(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(1024)];
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let t = text.trim_start();
+    [
+        "<!doctype html",
+        "<html",
+        "<head",
+        "<body",
+        "<!--",
+        "<title",
+        "<div",
+        "<p>",
+        "<meta",
+        "<a ",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+}
+
+/// True when a Content-Type header names HTML.
+pub fn is_html_type(ct: Option<&str>) -> bool {
+    ct.map(|c| c.trim().to_ascii_lowercase())
+        .is_some_and(|c| c.starts_with("text/html") || c.starts_with("application/xhtml+xml"))
+}
+
+/// Undoes a `Content-Encoding` for parsing, never producing more than `cap` bytes. The WARC
+/// record keeps the bytes as sent; this is only what we read.
+pub fn decode_content<'a>(body: &'a [u8], encoding: Option<&str>, cap: u64) -> Result<Cow<'a, [u8]>, String> {
+    let enc = encoding.map(|e| e.trim().to_ascii_lowercase()).unwrap_or_default();
+    let reader: Box<dyn Read + 'a> = match enc.as_str() {
+        "" | "identity" => return Ok(Cow::Borrowed(body)),
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(body)),
+        "deflate" => Box::new(flate2::read::ZlibDecoder::new(body)),
+        other => return Err(format!("unsupported Content-Encoding {other:?}")),
+    };
+    let mut out = Vec::new();
+    let read = reader
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| format!("Content-Encoding {enc} does not decode: {e}"))?;
+    if read as u64 > cap {
+        return Err(format!(
+            "Content-Encoding {enc} expands past {cap} bytes (compression bomb?)"
+        ));
+    }
+    Ok(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn sniffs_images_and_html() {
+        assert_eq!(image_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(image_type(b"<html>"), None);
+        assert!(looks_like_html(b"\xef\xbb\xbf  <!DOCTYPE html><p>x"));
+        assert!(!looks_like_html(b"{\"json\": true}"));
+        assert!(is_html_type(Some("Text/HTML; charset=utf-8")));
+    }
+
+    #[test]
+    fn decoding_is_bounded() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![0u8; 1_000_000]).expect("gz");
+        let bomb = gz.finish().expect("gz");
+        assert!(bomb.len() < 5_000);
+        let err = decode_content(&bomb, Some("gzip"), 100_000).expect_err("bounded");
+        assert!(err.contains("expands past 100000 bytes"), "{err}");
+        let ok = decode_content(&bomb, Some("gzip"), 1_000_000).expect("fits");
+        assert_eq!(ok.len(), 1_000_000);
+        assert!(decode_content(b"abc", Some("br"), 10).is_err());
+        assert_eq!(decode_content(b"abc", None, 1).expect("identity").as_ref(), b"abc");
+    }
+}

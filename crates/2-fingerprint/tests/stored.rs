@@ -1,0 +1,48 @@
+//! The cache format of fingerprints: lossless round trip, much smaller than the
+//! JSON of earlier versions (which still reads), and clear errors otherwise.
+
+mod common;
+
+use common::data;
+use xiezhi_fingerprint::{decode_stored, encode_stored, Fingerprinter, StoredFingerprint, STORED_FORMAT_VERSION};
+
+#[test]
+fn binary_round_trip_is_lossless_and_smaller_than_json() {
+    let fp = Fingerprinter::new_default().expect("model");
+    let print = fp.fingerprint(&data("chelsea.png")).expect("fingerprint");
+    let bin = encode_stored(&print).expect("encode");
+    assert_eq!(&bin[..4], b"XZFP");
+    assert_eq!(u16::from_le_bytes([bin[4], bin[5]]), STORED_FORMAT_VERSION);
+    match decode_stored(&bin).expect("decode") {
+        StoredFingerprint::Current(back) => assert_eq!(back, print),
+        other => panic!("{other:?}"),
+    }
+    let json = serde_json::to_vec(&print).expect("json");
+    println!("binary {} bytes, JSON {} bytes", bin.len(), json.len());
+    // Embeddings stay f32 (lossless): 15 x 1280 x 4 = 77 KB of the ~110 KB.
+    assert!(
+        bin.len() * 5 < json.len() * 3,
+        "binary {} vs JSON {}",
+        bin.len(),
+        json.len()
+    );
+    match decode_stored(&json).expect("legacy") {
+        StoredFingerprint::Legacy(back) => assert_eq!(back, print),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn other_versions_and_damage_are_errors_not_wrong_fingerprints() {
+    let fp = Fingerprinter::new_default().expect("model");
+    let bin = encode_stored(&fp.fingerprint(&data("camera.png")).expect("fingerprint")).expect("encode");
+    let mut newer = bin.clone();
+    newer[4..6].copy_from_slice(&(STORED_FORMAT_VERSION + 1).to_le_bytes());
+    let err = decode_stored(&newer).expect_err("other version");
+    assert!(err.to_string().contains("format version"), "{err}");
+    assert!(decode_stored(&bin[..bin.len() / 2]).is_err(), "truncated");
+    assert!(decode_stored(&bin[..5]).is_err(), "header cut short");
+    assert!(decode_stored(b"").is_err());
+    assert!(decode_stored(b"{\"sha256\": 1}").is_err(), "JSON of something else");
+    assert!(decode_stored(b"\x89PNG....").is_err());
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applyFilter, boxPercent, editType, formatBytes, formatTime, moveSelection, parseSnippet, reselect,
+  scoreWidth, shortcut, siteOf, sitesOf, sortFindings, DEFAULT_FILTER,
+} from './logic';
+import type { MatchRecord, Signals } from './types';
+
+const base: Signals = {
+  exact_bytes: false, exact_pixels: false, pdq_distance: 120, pdq_transform: 'identity', pdq_quality: 100,
+  same_model: true, embedding_cosine: 0.3, region_cosine: 0.4, region_kind: 'whole image', region_box: null,
+  local_matches: 3, local_inliers: 0, local_box: null, local_coverage: 0, local_mirrored: false,
+};
+
+function m(id: number, score: number, url: string, signals: Partial<Signals> = {}, decision?: 'confirmed' | 'rejected'): MatchRecord {
+  return {
+    id, score, signals: { ...base, ...signals }, explanation: '', updated_at: '',
+    reference: { id: 1, original_path: '/refs/a.png', sha256: 'a'.repeat(64), size: 1, media_type: 'image/png', added_at: '' },
+    asset: { id, origin: 'crawl', locator: url, sha256: 'b'.repeat(64), media_type: 'image/png', first_seen: '' },
+    sources: [], capture: null,
+    review: decision ? { id: 1, match_id: id, decision, note: null, reviewer: null, decided_at: '' } : null,
+  };
+}
+
+const list = [
+  m(1, 0.99, 'http://127.0.0.1:8000/a.png', { exact_bytes: true }),
+  m(2, 0.3, 'http://127.0.0.1:8000/b.png'),
+  m(3, 0.98, 'http://shop.example:80/c.png', { region_kind: 'candidate is part of the reference' }, 'confirmed'),
+  m(4, 0.97, 'http://127.0.0.1:8000/d.png', { pdq_distance: 4, pdq_transform: 'mirror' }, 'rejected'),
+  m(5, 0.99, 'http://127.0.0.1:8000/e.png', { exact_pixels: true }),
+];
+
+describe('filters', () => {
+  it('keep findings at or above the minimum score', () => {
+    expect(applyFilter(list, DEFAULT_FILTER).map((x) => x.id)).toEqual([1, 3, 4, 5]);
+    expect(applyFilter(list, { ...DEFAULT_FILTER, minScore: 0 })).toHaveLength(5);
+  });
+  it('filter by review status', () => {
+    const f = { ...DEFAULT_FILTER, minScore: 0 };
+    expect(applyFilter(list, { ...f, status: 'open' }).map((x) => x.id)).toEqual([1, 2, 5]);
+    expect(applyFilter(list, { ...f, status: 'confirmed' }).map((x) => x.id)).toEqual([3]);
+    expect(applyFilter(list, { ...f, status: 'rejected' }).map((x) => x.id)).toEqual([4]);
+  });
+  it('filter by site and edit type', () => {
+    const f = { ...DEFAULT_FILTER, minScore: 0 };
+    expect(applyFilter(list, { ...f, site: 'shop.example' }).map((x) => x.id)).toEqual([3]);
+    expect(applyFilter(list, { ...f, edit: 'rotated or mirrored' }).map((x) => x.id)).toEqual([4]);
+    expect(sitesOf(list)).toEqual(['127.0.0.1:8000', 'shop.example']);
+  });
+});
+
+describe('edit types', () => {
+  it('name the edit from the signals', () => {
+    expect(editType({ ...base, exact_bytes: true })).toBe('exact copy');
+    expect(editType({ ...base, exact_pixels: true })).toBe('re-encoded');
+    expect(editType({ ...base, pdq_distance: 10, pdq_transform: 'rot90_cw' })).toBe('rotated or mirrored');
+    expect(editType({ ...base, pdq_distance: 10 })).toBe('similar');
+    expect(editType({ ...base, region_kind: 'reference inside candidate' })).toBe('pasted into a larger image');
+    expect(editType({ ...base, local_inliers: 30 })).toBe('edited (geometry verified)');
+  });
+});
+
+describe('sorting', () => {
+  it('puts the best score first and breaks ties by id', () => {
+    expect(sortFindings(list).map((x) => x.id)).toEqual([1, 5, 3, 4, 2]);
+  });
+  it('does not change the input', () => {
+    const before = list.map((x) => x.id);
+    sortFindings(list);
+    expect(list.map((x) => x.id)).toEqual(before);
+  });
+});
+
+describe('keyboard navigation', () => {
+  it('moves with j/k and clamps at the ends', () => {
+    expect(moveSelection(-1, 3, 'j')).toBe(0);
+    expect(moveSelection(0, 3, 'j')).toBe(1);
+    expect(moveSelection(2, 3, 'j')).toBe(2);
+    expect(moveSelection(0, 3, 'k')).toBe(0);
+    expect(moveSelection(2, 3, 'k')).toBe(1);
+    expect(moveSelection(1, 3, 'end')).toBe(2);
+    expect(moveSelection(1, 0, 'j')).toBe(-1);
+  });
+  it('keeps the same finding selected after a reload', () => {
+    const sorted = sortFindings(list);
+    expect(reselect(sorted, 3, 0)).toBe(2);
+    expect(reselect(sorted, 99, 10)).toBe(4);
+    expect(reselect([], 3, 1)).toBe(-1);
+  });
+  it('maps keys to actions, but not while typing or with modifiers', () => {
+    expect(shortcut('j', false, false)).toBe('next');
+    expect(shortcut('k', false, false)).toBe('prev');
+    expect(shortcut('c', false, false)).toBe('confirm');
+    expect(shortcut('r', false, false)).toBe('reject');
+    expect(shortcut('c', true, false)).toBeNull();
+    expect(shortcut('r', false, true)).toBeNull();
+    expect(shortcut('x', false, false)).toBeNull();
+  });
+});
+
+describe('formatting', () => {
+  it('formats sizes, times, sites and score bars', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(50 * 1024 * 1024)).toBe('50 MB');
+    expect(formatTime('2026-11-23T14:12:42.123Z')).toBe('2026-11-23 14:12:42 UTC');
+    expect(formatTime(null)).toBe('—');
+    expect(siteOf('file:///etc/passwd')).toBe('');
+    expect(siteOf('not a url')).toBe('');
+    expect(scoreWidth(1.7)).toBe(100);
+    expect(scoreWidth(0.456)).toBe(46);
+  });
+  it('outlines a region box as percentages of the image', () => {
+    expect(boxPercent([50, 25, 100, 50], 200, 100)).toEqual({ left: 25, top: 25, width: 50, height: 50 });
+    expect(boxPercent([0, 0, 1, 1], 0, 0)).toBeNull();
+  });
+});
+
+describe('search snippets', () => {
+  it('split hits from text and keep captured markup as text', () => {
+    const parts = parseSnippet('a &lt;img src=x onerror=&quot;alert(1)&quot;&gt; <b>rocket</b> &amp; more');
+    expect(parts).toEqual([
+      { text: 'a <img src=x onerror="alert(1)"> ', hit: false },
+      { text: 'rocket', hit: true },
+      { text: ' & more', hit: false },
+    ]);
+  });
+  it('does not double-unescape', () => {
+    expect(parseSnippet('&amp;lt;b&amp;gt;')).toEqual([{ text: '&lt;b&gt;', hit: false }]);
+  });
+});

@@ -1,0 +1,190 @@
+// Pure UI logic (no DOM, no Tauri): filtering, sorting, keyboard navigation, formatting.
+// Unit-tested by Vitest (logic.test.ts).
+
+import type { MatchRecord, Signals } from './types';
+
+export type Status = 'all' | 'open' | 'confirmed' | 'rejected';
+export type EditType =
+  | 'exact copy' | 're-encoded' | 'rotated or mirrored' | 'cropped' | 'pasted into a larger image'
+  | 'partly reused' | 'edited (geometry verified)' | 'similar';
+
+export interface FindingFilter { minScore: number; status: Status; site: string; edit: EditType | 'all' }
+
+export const DEFAULT_FILTER: FindingFilter = { minScore: 0.5, status: 'all', site: 'all', edit: 'all' };
+
+/** The host[:port] a URL points at, or '' for a local file / bad URL. */
+export function siteOf(url: string | null | undefined): string {
+  if (!url) return '';
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.host : '';
+  } catch {
+    return '';
+  }
+}
+
+/** One short label for the kind of edit the signals point to. */
+export function editType(s: Signals): EditType {
+  if (s.exact_bytes) return 'exact copy';
+  if (s.exact_pixels) return 're-encoded';
+  if (s.pdq_distance <= 31 && s.pdq_transform && s.pdq_transform !== 'identity') return 'rotated or mirrored';
+  if (s.local_mirrored && (s.local_inliers ?? 0) >= 12) return 'rotated or mirrored';
+  if (s.region_kind === 'candidate is part of the reference') return 'cropped';
+  if (s.region_kind === 'reference inside candidate') return 'pasted into a larger image';
+  if (s.region_kind === 'shared part') return 'partly reused';
+  if ((s.local_inliers ?? 0) >= 12) return 'edited (geometry verified)';
+  return 'similar';
+}
+
+export function statusOf(m: MatchRecord): Exclude<Status, 'all'> {
+  return m.review ? m.review.decision : 'open';
+}
+
+export function applyFilter(list: MatchRecord[], f: FindingFilter): MatchRecord[] {
+  return list.filter(
+    (m) =>
+      m.score >= f.minScore &&
+      (f.status === 'all' || statusOf(m) === f.status) &&
+      (f.site === 'all' || siteOf(m.asset.locator) === f.site) &&
+      (f.edit === 'all' || editType(m.signals) === f.edit),
+  );
+}
+
+/** Best score first; ties by id so the order is stable across reloads. */
+export function sortFindings(list: MatchRecord[]): MatchRecord[] {
+  return [...list].sort((a, b) => b.score - a.score || a.id - b.id);
+}
+
+/** The distinct sites of the findings, sorted, for the site filter. */
+export function sitesOf(list: MatchRecord[]): string[] {
+  return [...new Set(list.map((m) => siteOf(m.asset.locator)).filter((s) => s !== ''))].sort();
+}
+
+/** j/k over a list: the next selected index (clamped; -1 when the list is empty). */
+export function moveSelection(index: number, length: number, key: 'j' | 'k' | 'home' | 'end'): number {
+  if (length === 0) return -1;
+  if (key === 'home') return 0;
+  if (key === 'end') return length - 1;
+  if (index < 0) return 0;
+  const next = key === 'j' ? index + 1 : index - 1;
+  return Math.min(Math.max(next, 0), length - 1);
+}
+
+/** Keep the same finding selected after the list was refiltered or reloaded. */
+export function reselect(list: MatchRecord[], previousId: number | null, previousIndex: number): number {
+  if (list.length === 0) return -1;
+  if (previousId !== null) {
+    const i = list.findIndex((m) => m.id === previousId);
+    if (i >= 0) return i;
+  }
+  return Math.min(Math.max(previousIndex, 0), list.length - 1);
+}
+
+export type ShortcutAction = 'next' | 'prev' | 'confirm' | 'reject' | 'note' | null;
+
+/** Keyboard shortcuts of the findings screen; none while typing in a field. */
+export function shortcut(key: string, inField: boolean, modifiers: boolean): ShortcutAction {
+  if (inField || modifiers) return null;
+  switch (key) {
+    case 'j': case 'ArrowDown': return 'next';
+    case 'k': case 'ArrowUp': return 'prev';
+    case 'c': return 'confirm';
+    case 'r': return 'reject';
+    case 'n': return 'note';
+    default: return null;
+  }
+}
+
+export function formatScore(s: number): string {
+  return s.toFixed(3);
+}
+
+/** Score as a 0–100 bar width (clamped). */
+export function scoreWidth(s: number): number {
+  return Math.round(Math.min(Math.max(s, 0), 1) * 100);
+}
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '—';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** "2026-11-23T14:12:42.123Z" → "2026-11-23 14:12:42 UTC" (court documents state UTC). */
+export function formatTime(rfc3339: string | null | undefined): string {
+  if (!rfc3339) return '—';
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(rfc3339);
+  return m ? `${m[1]} ${m[2]} UTC` : rfc3339;
+}
+
+export function fileName(p: string): string {
+  const parts = p.split(/[\\/]/);
+  return parts[parts.length - 1] || p;
+}
+
+export function shortHash(h: string): string {
+  return h.length > 16 ? `${h.slice(0, 12)}…${h.slice(-4)}` : h;
+}
+
+export interface SnippetPart { text: string; hit: boolean }
+
+const ENTITIES: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&amp;': '&', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&#x2F;': '/' };
+
+function unescape(s: string): string {
+  return s.replace(/&(lt|gt|amp|quot|#39|#x27|#x2F);/g, (e) => ENTITIES[e] ?? e);
+}
+
+/**
+ * The search snippet is HTML-escaped text with hits in <b>…</b>. It is parsed into plain
+ * text parts here and shown as text nodes — never through innerHTML — so captured text
+ * such as "<img onerror=…>" stays text.
+ */
+export function parseSnippet(html: string): SnippetPart[] {
+  const parts: SnippetPart[] = [];
+  const re = /<b>([\s\S]*?)<\/b>/g;
+  let last = 0;
+  for (let m = re.exec(html); m; m = re.exec(html)) {
+    if (m.index > last) parts.push({ text: unescape(html.slice(last, m.index)), hit: false });
+    parts.push({ text: unescape(m[1]), hit: true });
+    last = m.index + m[0].length;
+  }
+  if (last < html.length) parts.push({ text: unescape(html.slice(last)), hit: false });
+  return parts.filter((p) => p.text.length > 0);
+}
+
+/** A region box [x, y, w, h] in image pixels as percentages of the displayed image. */
+export function boxPercent(box: [number, number, number, number], width: number, height: number) {
+  if (width <= 0 || height <= 0) return null;
+  const [x, y, w, h] = box;
+  const pct = (v: number, of: number) => Math.min(Math.max((v / of) * 100, 0), 100);
+  return { left: pct(x, width), top: pct(y, height), width: pct(w, width), height: pct(h, height) };
+}
+
+/** Plain-language lines for each signal of a match, for the detail view. */
+export function explainSignals(s: Signals): { name: string; value: string; meaning: string }[] {
+  const rows = [
+    { name: 'Identical file', value: s.exact_bytes ? 'yes' : 'no', meaning: 'SHA-256 of both files is equal' },
+    { name: 'Identical pixels', value: s.exact_pixels ? 'yes' : 'no', meaning: 'same picture, possibly re-encoded' },
+    {
+      name: 'PDQ distance',
+      value: `${s.pdq_distance} / 256${s.pdq_distance <= 31 && s.pdq_transform !== 'identity' ? ` (${s.pdq_transform})` : ''}`,
+      meaning: s.pdq_distance <= 31 ? 'within Meta’s same-picture threshold (31)' : 'above the same-picture threshold (31)',
+    },
+    { name: 'Embedding similarity', value: s.embedding_cosine.toFixed(2), meaning: 'whole-image resemblance (EfficientNet-Lite0 cosine)' },
+    { name: 'Best region', value: s.region_cosine.toFixed(2), meaning: s.region_kind || 'whole image' },
+  ];
+  if (s.local_matches !== undefined) {
+    rows.push({
+      name: 'Local features',
+      value: `${s.local_inliers ?? 0} of ${s.local_matches} agree`,
+      meaning:
+        (s.local_inliers ?? 0) >= 12
+          ? `geometry verified${s.local_mirrored ? ' (mirrored)' : ''}; ${Math.round((s.local_coverage ?? 0) * 100)} % of the reference visible`
+          : 'no geometric confirmation',
+    });
+  }
+  return rows;
+}
