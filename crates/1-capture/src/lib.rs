@@ -30,6 +30,7 @@ use std::time::Duration;
 pub use crawler::{crawl, crawl_resuming};
 pub use index::{search, CjkTokenizer, SearchHit, TOKENIZER};
 pub use scope::{in_scope, normalize, Scope};
+pub use sniff::image_type;
 pub use warcfile::{base32, warc_digest};
 
 /// What to crawl and where to record it.

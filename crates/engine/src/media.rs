@@ -1,25 +1,9 @@
 //! Media types from the bytes themselves: file names and Content-Type headers lie.
 
-/// The image media type the bytes start like, if any.
+/// The image media type the bytes start like, if any (the capture stage's sniffer: one list
+/// of signatures for the crawler, references and scans).
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    let b = bytes;
-    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if b.starts_with(b"BM") && b.len() > 14 {
-        Some("image/bmp")
-    } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
-        Some("image/tiff")
-    } else if b.starts_with(&[0, 0, 1, 0]) {
-        Some("image/x-icon")
-    } else {
-        None
-    }
+    xiezhi_capture::image_type(bytes)
 }
 
 /// File extension for a media type, for exhibit file names.
@@ -32,6 +16,7 @@ pub fn extension(media_type: Option<&str>) -> &'static str {
         Some("image/bmp") => "bmp",
         Some("image/tiff") => "tif",
         Some("image/x-icon") => "ico",
+        Some("image/avif") => "avif",
         _ => "bin",
     }
 }
