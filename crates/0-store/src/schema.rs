@@ -199,4 +199,24 @@ CREATE TABLE crawl_asset_refs (
 );
 ALTER TABLE crawls ADD COLUMN ignore_robots INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 4: stylesheets join the frontier (their images are page requisites). SQLite cannot
+    // alter a CHECK constraint, so the table is rebuilt with its rows.
+    r#"
+CREATE TABLE crawl_frontier_v4 (
+    crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+    url TEXT NOT NULL,
+    purpose TEXT NOT NULL CHECK (purpose IN ('page', 'asset', 'stylesheet')),
+    depth INTEGER NOT NULL,
+    hops INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'done', 'failed')),
+    attempts INTEGER NOT NULL,
+    discovered_from TEXT,
+    element TEXT,
+    PRIMARY KEY (crawl_id, url)
+);
+INSERT INTO crawl_frontier_v4 SELECT crawl_id, url, purpose, depth, hops, state, attempts, discovered_from, element
+    FROM crawl_frontier;
+DROP TABLE crawl_frontier;
+ALTER TABLE crawl_frontier_v4 RENAME TO crawl_frontier;
+"#,
 ];

@@ -32,6 +32,8 @@ use crate::{
 /// Pages indexed between tantivy commits (a commit is costly; a crash loses at most these
 /// pages from search, never from the case or the WARC).
 const INDEX_COMMIT_EVERY: usize = 100;
+/// Levels of stylesheet `@import` followed beyond the page depth limit.
+const MAX_IMPORT_LEVELS: u32 = 4;
 
 enum Job {
     Fetch(FrontierEntry),
@@ -554,6 +556,10 @@ impl Crawler<'_> {
                     let bytes = decoded.unwrap_or_else(|| resp.body.clone());
                     self.asset(&entry, bytes, resp.content_type.clone(), exchange_id)?;
                 }
+                (ExchangeKind::Other, Content::Other) if entry.purpose == Purpose::Stylesheet => {
+                    let css = String::from_utf8_lossy(body_of(resp, &decoded)).into_owned();
+                    changed.extend(self.stylesheet(&entry, &url, &css)?);
+                }
                 (ExchangeKind::Other, _) if entry.purpose == Purpose::Asset => {
                     let why = format!(
                         "not an image: the body is HTML (Content-Type said {})",
@@ -713,7 +719,66 @@ impl Crawler<'_> {
                 added.push(e);
             }
         }
+        for sheet in ex.assets.stylesheets {
+            added.extend(self.queue_stylesheet(&sheet, &page.url, entry.depth + 1));
+        }
         Ok(added)
+    }
+
+    /// A fetched stylesheet: the images it draws become assets of the page that linked it
+    /// (the report's "where it appeared" names the sheet), and the sheets it `@import`s are
+    /// queued too, a bounded number of levels deep. Returns new entries.
+    fn stylesheet(
+        &mut self,
+        entry: &FrontierEntry,
+        sheet_url: &Url,
+        css: &str,
+    ) -> Result<Vec<FrontierEntry>, CaptureError> {
+        let page_url = entry.discovered_from.clone().unwrap_or_else(|| sheet_url.to_string());
+        let found = crate::css::urls(css, sheet_url);
+        let mut added = Vec::new();
+        for img in found.images {
+            let element = format!("{} in {sheet_url}", img.element);
+            let r = Referrer {
+                page_url: page_url.clone(),
+                element: element.clone(),
+            };
+            self.note_referrer(img.url.as_str(), r)?;
+            let e = FrontierEntry {
+                url: img.url.to_string(),
+                purpose: Purpose::Asset,
+                depth: entry.depth + 1,
+                hops: 0,
+                state: FrontierState::Queued,
+                attempts: 0,
+                discovered_from: Some(page_url.clone()),
+                element: Some(element),
+            };
+            if self.frontier.push(e.clone()) {
+                added.push(e);
+            }
+        }
+        // `@import` chains (and loops) end here; the frontier's de-duplication stops cycles.
+        if entry.depth < self.cfg.max_depth.saturating_add(MAX_IMPORT_LEVELS) {
+            for sheet in found.stylesheets {
+                added.extend(self.queue_stylesheet(&sheet, &page_url, entry.depth + 1));
+            }
+        }
+        Ok(added)
+    }
+
+    fn queue_stylesheet(&mut self, sheet: &crate::html::AssetRef, page_url: &str, depth: u32) -> Option<FrontierEntry> {
+        let e = FrontierEntry {
+            url: sheet.url.to_string(),
+            purpose: Purpose::Stylesheet,
+            depth,
+            hops: 0,
+            state: FrontierState::Queued,
+            attempts: 0,
+            discovered_from: Some(page_url.to_string()),
+            element: Some(sheet.element.clone()),
+        };
+        self.frontier.push(e.clone()).then_some(e)
     }
 
     fn asset(

@@ -240,6 +240,9 @@ pub enum Purpose {
     Page,
     /// An image or other page requisite.
     Asset,
+    /// A stylesheet linked or `@import`ed by a page: fetched, recorded and read for the images
+    /// it draws (which become assets of the page that linked it); never parsed as a page.
+    Stylesheet,
 }
 
 /// Where a frontier URL stands.

@@ -137,6 +137,7 @@ fn purpose_name(p: Purpose) -> &'static str {
     match p {
         Purpose::Page => "page",
         Purpose::Asset => "asset",
+        Purpose::Stylesheet => "stylesheet",
     }
 }
 
@@ -152,6 +153,7 @@ fn entry_from_row(r: FrontierRow) -> Result<FrontierEntry> {
     let purpose = match r.purpose.as_str() {
         "page" => Purpose::Page,
         "asset" => Purpose::Asset,
+        "stylesheet" => Purpose::Stylesheet,
         other => {
             return Err(EngineError::Invalid(format!(
                 "frontier row {}: unknown purpose {other:?}",
