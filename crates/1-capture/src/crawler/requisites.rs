@@ -67,16 +67,13 @@ impl Crawler<'_> {
                 if self.frontier.is_seen(link.as_str()) || !self.admit_link(&link) {
                     continue;
                 }
-                let e = FrontierEntry {
-                    url: link.to_string(),
-                    purpose: Purpose::Page,
-                    depth: entry.depth + 1,
-                    hops: 0,
-                    state: FrontierState::Queued,
-                    attempts: 0,
-                    discovered_from: Some(page.url.clone()),
-                    element: Some("a[href]".into()),
-                };
+                let e = queued(
+                    link.to_string(),
+                    Purpose::Page,
+                    entry.depth + 1,
+                    page.url.clone(),
+                    "a[href]".into(),
+                );
                 if self.frontier.push(e.clone()) {
                     self.pages_admitted += 1;
                     added.push(e);
@@ -89,16 +86,13 @@ impl Crawler<'_> {
                 element: element.to_string(),
             };
             self.note_referrer(img.as_str(), r)?;
-            let e = FrontierEntry {
-                url: img.to_string(),
-                purpose: Purpose::Asset,
-                depth: entry.depth + 1,
-                hops: 0,
-                state: FrontierState::Queued,
-                attempts: 0,
-                discovered_from: Some(page.url.clone()),
-                element: Some(element.to_string()),
-            };
+            let e = queued(
+                img.to_string(),
+                Purpose::Asset,
+                entry.depth + 1,
+                page.url.clone(),
+                element.to_string(),
+            );
             if self.frontier.push(e.clone()) {
                 added.push(e);
             }
@@ -128,16 +122,13 @@ impl Crawler<'_> {
                 element: element.clone(),
             };
             self.note_referrer(img.url.as_str(), r)?;
-            let e = FrontierEntry {
-                url: img.url.to_string(),
-                purpose: Purpose::Asset,
-                depth: entry.depth + 1,
-                hops: 0,
-                state: FrontierState::Queued,
-                attempts: 0,
-                discovered_from: Some(page_url.clone()),
-                element: Some(element),
-            };
+            let e = queued(
+                img.url.to_string(),
+                Purpose::Asset,
+                entry.depth + 1,
+                page_url.clone(),
+                element,
+            );
             if self.frontier.push(e.clone()) {
                 added.push(e);
             }
@@ -157,16 +148,13 @@ impl Crawler<'_> {
         page_url: &str,
         depth: u32,
     ) -> Option<FrontierEntry> {
-        let e = FrontierEntry {
-            url: sheet.url.to_string(),
-            purpose: Purpose::Stylesheet,
+        let e = queued(
+            sheet.url.to_string(),
+            Purpose::Stylesheet,
             depth,
-            hops: 0,
-            state: FrontierState::Queued,
-            attempts: 0,
-            discovered_from: Some(page_url.to_string()),
-            element: Some(sheet.element.clone()),
-        };
+            page_url.to_string(),
+            sheet.element.clone(),
+        );
         self.frontier.push(e.clone()).then_some(e)
     }
 
@@ -191,5 +179,19 @@ impl Crawler<'_> {
         self.sink.asset(&asset)?;
         self.progress.assets += 1;
         Ok(())
+    }
+}
+
+/// A new frontier entry found on (or through) `from`.
+fn queued(url: String, purpose: Purpose, depth: u32, from: String, element: String) -> FrontierEntry {
+    FrontierEntry {
+        url,
+        purpose,
+        depth,
+        hops: 0,
+        state: FrontierState::Queued,
+        attempts: 0,
+        discovered_from: Some(from),
+        element: Some(element),
     }
 }
