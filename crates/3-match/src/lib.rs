@@ -93,6 +93,11 @@ pub struct Signals {
     /// The transform includes a horizontal mirror.
     #[serde(default)]
     pub local_mirrored: bool,
+    /// The similarity [a, b, tx, ty] from reference to candidate pixels
+    /// (see [`LocalMatch::transform`]); lets the report warp the
+    /// reference onto the candidate for the overlay exhibit.
+    #[serde(default)]
+    pub local_transform: Option<[f32; 4]>,
 }
 
 pub const KIND_WHOLE: &str = "whole image";
@@ -186,6 +191,7 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         local_box: lm.bbox,
         local_coverage: lm.coverage,
         local_mirrored: lm.mirrored,
+        local_transform: lm.transform,
     }
 }
 

@@ -30,6 +30,11 @@ pub struct LocalMatch {
     /// [x, y, w, h] in the candidate of the reference's outline under the transform.
     pub bbox: Option<[u32; 4]>,
     pub coverage: f32,
+    /// The fitted similarity [a, b, tx, ty] mapping reference pixels to
+    /// candidate pixels: x' = a*x - b*y + tx, y' = b*x + a*y + ty, applied
+    /// after mirroring the reference (x -> width - x) when `mirrored`.
+    /// Present exactly when `bbox` is.
+    pub transform: Option<[f32; 4]>,
 }
 
 #[derive(Clone, Copy)]
@@ -299,6 +304,7 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
                 mirrored,
                 bbox: None,
                 coverage: 0.0,
+                transform: None,
             };
             best_model = found.map(|f| f.0);
         }
@@ -327,6 +333,7 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
     let (x0, y0) = (x0.max(0.0).round() as u32, y0.max(0.0).round() as u32);
     let (x1, y1) = (x1.min(cw).round() as u32, y1.min(ch).round() as u32);
     best.bbox = Some([x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)]);
+    best.transform = Some([m.a, m.b, m.tx, m.ty]);
     best
 }
 
