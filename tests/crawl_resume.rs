@@ -1,6 +1,8 @@
 //! `kill -9` the real `xiezhi crawl` at several points, run the same command again, and
 //! check that the crawl continued: every page and image captured exactly once (case.db and
-//! WARC agree), and every WARC file reads fully with warcio.
+//! WARC agree), every WARC file reads fully with warcio, and full-text search finds every
+//! page — including those committed just before a kill, which the text index (committed far
+//! less often) did not hold yet.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,7 +33,7 @@ async fn site(uri: Uri) -> Response {
         return Response::builder()
             .header(header::CONTENT_TYPE, "text/html")
             .body(Body::from(format!(
-                "<html><head><title>Page {n}</title></head><body>{links}<img src=\"/i/{n}.png\"></body></html>"
+                "<html><head><title>Page {n}</title></head><body><p>zq{n}marker</p>{links}<img src=\"/i/{n}.png\"></body></html>"
             )))
             .unwrap_or_default();
     }
@@ -53,6 +55,17 @@ fn warcio() -> PathBuf {
         .map(|h| PathBuf::from(h).join(".cache/xiezhi/venv/bin/warcio"))
         .filter(|p| p.is_file());
     venv.unwrap_or_else(|| PathBuf::from("warcio"))
+}
+
+fn page_urls(db: &Path) -> Vec<String> {
+    let Ok(c) = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return Vec::new();
+    };
+    let Ok(mut stmt) = c.prepare("SELECT url FROM pages") else {
+        return Vec::new();
+    };
+    let urls = stmt.query_map([], |r| r.get(0)).map(|rows| rows.flatten().collect());
+    urls.unwrap_or_default()
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
@@ -97,6 +110,8 @@ fn kill_9_and_resume_captures_everything_exactly_once() {
 
     // Kill at several points: right away, then after more and more committed exchanges.
     let mut kills = 0;
+    // Pages in case.db when a crawl was killed: captured before the kill.
+    let mut killed_with: Vec<String> = Vec::new();
     for step in [0i64, 8, 12, 16] {
         let before = count(&db, "SELECT COUNT(*) FROM captures");
         let mut child = Command::new(bin)
@@ -120,6 +135,8 @@ fn kill_9_and_resume_captures_everything_exactly_once() {
             if due {
                 child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
                 kills += 1;
+                let _ = child.wait();
+                killed_with = page_urls(&db);
                 break;
             }
             assert!(t.elapsed() < Duration::from_secs(60), "crawl made no progress");
@@ -128,6 +145,7 @@ fn kill_9_and_resume_captures_everything_exactly_once() {
         let _ = child.wait();
     }
     assert!(kills >= 3, "the crawl finished before it could be interrupted");
+    assert!(!killed_with.is_empty(), "no page was committed before the last kill");
 
     // The same command once more, to the end.
     let out = Command::new(bin).args(crawl_args).output().expect("final crawl");
@@ -138,6 +156,37 @@ fn kill_9_and_resume_captures_everything_exactly_once() {
     assert_eq!(report["pages"], PAGES, "{report}");
     assert_eq!(report["assets"], PAGES, "{report}");
     assert_eq!(report["failures"].as_array().map(Vec::len), Some(0), "{report}");
+    // The pages of the killed runs that the index lacked were indexed again from the WARC.
+    assert!(report["pages_reindexed"].as_u64().unwrap_or(0) >= 1, "{report}");
+
+    // Full-text search finds every page by its own word, the pages captured just before the
+    // last kill among them.
+    for n in 0..PAGES {
+        let url = format!("http://{addr}/p/{n}");
+        let out = Command::new(bin)
+            .args([
+                "search",
+                case.to_str().expect("utf-8"),
+                &format!("zq{n}marker"),
+                "--json",
+            ])
+            .output()
+            .expect("search");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("search json");
+        let urls: Vec<&str> = hits
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["url"].as_str())
+            .collect();
+        let note = if killed_with.contains(&url) {
+            " (captured before the last kill)"
+        } else {
+            ""
+        };
+        assert_eq!(urls, vec![url.as_str()], "search for page {n}{note}");
+    }
 
     // case.db: every page and image exactly once, nothing left queued.
     assert_eq!(count(&db, "SELECT COUNT(*) FROM crawls"), 1);

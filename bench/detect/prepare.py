@@ -36,7 +36,9 @@ def source_of(rel):
     if rel.startswith("usr/share/games/wesnoth"):
         return "wesnoth-sprite", os.path.dirname(rel)
     if rel.startswith("usr/share/openclipart"):
-        return "openclipart", rel
+        # By folder: a folder is often one set (cards of one deck, generated stars,
+        # one icon theme) whose members share drawn parts, so none is "unrelated".
+        return "openclipart", os.path.dirname(rel)
     if "/nebulae/" in rel or rel.startswith("usr/share/backgrounds") or "/skimage/" in rel:
         return "photo", rel
     if rel.startswith("usr/share/freedroidrpg"):
@@ -196,6 +198,8 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     pool = scan_pool(args.data, os.path.join(os.path.dirname(os.path.abspath(args.out)), "pool.json"))
+    for p in pool:  # groups from the current rules, not those cached in pool.json
+        p["source"], p["group"] = source_of(p["rel"])
     rng = random.Random(args.seed)
 
     groups = {}
@@ -248,7 +252,9 @@ def main():
         selection.append(f"reference\t{rid}\t{s}\t{r['source']}\t{r['rel']}\t{r['sha256']}")
         erng = random.Random(f"{args.seed}:{rid}")
         logo, scene = erng.choice(logos), erng.choice(scenes)
-        base = os.path.join(edits_dir, rid)
+        # Named after the reference's bytes too, so a changed selection never reuses
+        # another picture's edits left in the folder by an earlier run.
+        base = os.path.join(edits_dir, f"{rid}-{r['sha256'][:12]}")
         existing = {f: None for f in FAMILIES}
         done = all(os.path.exists(f"{base}-{f}.png") or os.path.exists(f"{base}-{f}.jpg") for f in FAMILIES)
         if done:

@@ -222,6 +222,36 @@ pub fn crawl_start(app: AppHandle, state: State<'_, AppState>, form: CrawlForm) 
     })
 }
 
+/// Continue a paused (or interrupted) crawl: the same seeds and settings, read back from
+/// its row, make the engine resume it from the frontier kept in case.db.
+#[tauri::command]
+pub fn crawl_resume(app: AppHandle, state: State<'_, AppState>, crawl_id: i64) -> Res<()> {
+    let dir = state.case_dir()?;
+    let row = state.with_case(|o| {
+        o.case
+            .crawls()
+            .map_err(err)?
+            .into_iter()
+            .find(|c| c.id == crawl_id)
+            .ok_or_else(|| format!("no crawl #{crawl_id} in this case"))
+    })?;
+    if row.finished_at.is_some() {
+        return Err(format!("crawl #{crawl_id} is finished; start a new crawl instead"));
+    }
+    let opts: CrawlOptions = serde_json::from_value(row.settings.clone())
+        .map_err(|e| format!("crawl #{crawl_id}: its recorded settings cannot be read ({e})"))?;
+    // The engine resumes only on identical settings; say so rather than start a new crawl.
+    if serde_json::to_value(&opts).ok().as_ref() != Some(&row.settings) {
+        return Err(format!(
+            "crawl #{crawl_id} was recorded with settings this version cannot reproduce; start it again from the form"
+        ));
+    }
+    state.jobs.spawn(&app, "crawl", move |progress| {
+        let mut case = open_case(&dir)?;
+        tauri::async_runtime::block_on(xiezhi_engine::crawl::crawl(&mut case, &opts, progress)).map_err(err)
+    })
+}
+
 /// Every crawl of the case with its failures as (URL, reason), oldest first.
 type CrawlHistory = Vec<(CrawlRow, Vec<(String, String)>)>;
 
@@ -389,6 +419,26 @@ pub fn verify_start(app: AppHandle, state: State<'_, AppState>, bundle: String, 
 #[tauri::command]
 pub fn job_cancel(state: State<'_, AppState>) -> Option<String> {
     state.jobs.cancel()
+}
+
+/// The native file dialog: `what` is "reference-files", "reference-folders" or "bundle".
+/// Returns the chosen paths (none when the user closes the dialog). Async so that it runs
+/// off the main thread, which the dialog needs.
+#[tauri::command]
+pub async fn pick_paths(app: AppHandle, what: String) -> Res<Vec<String>> {
+    let kind = crate::native::Pick::parse(&what).ok_or_else(|| format!("unknown dialog {what:?}"))?;
+    let paths = crate::native::pick(&app, kind)?;
+    Ok(paths.into_iter().map(|p| p.to_string_lossy().into_owned()).collect())
+}
+
+/// Open the folder holding `bundle` in the file manager — only for a bundle inside the
+/// open case's exports folder. Returns the folder opened.
+#[tauri::command]
+pub fn reveal_bundle(state: State<'_, AppState>, bundle: String) -> Res<String> {
+    let dir = state.case_dir()?;
+    let folder = crate::native::bundle_folder(&dir, std::path::Path::new(bundle.trim()))?;
+    crate::native::open_folder(&folder)?;
+    Ok(folder.to_string_lossy().into_owned())
 }
 
 /// Start the bundled demo site and the local test TSA (once per app run).

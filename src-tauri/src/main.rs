@@ -6,6 +6,7 @@
 mod blob_protocol;
 mod commands;
 mod jobs;
+mod native;
 mod state;
 
 use tauri::Manager;
@@ -14,6 +15,8 @@ use crate::state::AppState;
 
 fn main() {
     let result = tauri::Builder::default()
+        // Registered for its Rust API; the capability grants the webview none of its commands.
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let recent = app.path().app_data_dir().ok().map(|d| d.join("recent-cases.json"));
             app.manage(AppState::new(recent));
@@ -35,6 +38,7 @@ fn main() {
             commands::refs_add,
             commands::reference_sprites,
             commands::crawl_start,
+            commands::crawl_resume,
             commands::crawl_history,
             commands::scan_start,
             commands::screenshots_start,
@@ -45,6 +49,8 @@ fn main() {
             commands::export_start,
             commands::verify_start,
             commands::job_cancel,
+            commands::pick_paths,
+            commands::reveal_bundle,
             commands::demo_start,
         ])
         .run(tauri::generate_context!());

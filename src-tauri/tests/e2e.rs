@@ -1,9 +1,15 @@
 //! End to end in the real webview: Xvfb + `tauri-driver` + Debian's WebKitWebDriver drive
 //! the real `xiezhi-desktop` binary against the bundled demo site on 127.0.0.1 (plus a
-//! hostile page served here): create a case, add references, crawl, scan, see the planted
-//! copies ranked on top, confirm one, search, export, verify — with a PNG screenshot of
-//! each screen under `<target>/e2e-screens/`. The hostile page carries `<script>` and
-//! `onerror=` payloads (in markup and as text); the test proves none of them ran.
+//! hostile page served here): create a case, add references (a folder by path, a sprite
+//! sheet through the native GTK file dialog answered with `xdotool`), crawl, pause and
+//! resume the crawl, cancel a scan and scan again, see the planted copies ranked on top,
+//! filter and confirm, search, export, show the bundle's folder, verify — with a PNG
+//! screenshot of each screen under `<target>/e2e-screens/`. The hostile page carries
+//! `<script>` and `onerror=` payloads (in markup and as text); the test proves none ran.
+//!
+//! "Show in folder" goes through the real `xdg-open`; the test registers, in its own
+//! XDG dirs, a desktop entry that records the folder it is asked to open in place of a
+//! file manager (Xvfb has none), and checks it is the case's exports folder.
 //!
 //! The driver stack is installed by `./run test`. When it is missing the test FAILS (it
 //! never skips silently); outside CI, `XIEZHI_SKIP_DESKTOP_E2E=1` skips it on purpose.
@@ -174,6 +180,66 @@ impl Ui {
         bounded("execute", self.c.execute(script, vec![])).await
     }
 
+    /// Wait until `css` matches exactly `n` elements; returns n.
+    async fn wait_count(&mut self, css: &str, n: usize, secs: u64) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let got = self.count(css).await;
+            if got == n {
+                return got;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("{css}: {got} elements, expected {n}")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    async fn count(&mut self, css: &str) -> usize {
+        bounded("find all", self.c.find_all(Locator::Css(css))).await.len()
+    }
+
+    /// Wait until the progress panel shows `job` with at least `done` units done.
+    async fn wait_progress(&mut self, job: &str, done: u64, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let script = format!(
+            "const h = document.querySelector('#job-progress .progress-head'); if (!h) return -1; \
+             const t = h.textContent; if (!t.startsWith('{job}:')) return -1; \
+             const m = /(\\d+) (done|\\/)/.exec(t); return m ? Number(m[1]) : -1;"
+        );
+        loop {
+            let n = self.js(&script).await.as_i64().unwrap_or(-1);
+            if n >= done as i64 {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("{job} did not report {done} units done within {secs} s"))
+                    .await;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Choose an option of a `<select>` as a person does (the change event fires).
+    async fn select(&mut self, css: &str, value: &str) {
+        let e = self.wait(css, 20).await;
+        eprintln!("e2e: select {value} in {css}");
+        bounded(&format!("select {value} in {css}"), e.select_by_value(value)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    /// Call an app command over the real IPC from the page, as the UI would:
+    /// `{ "ok": value }` or `{ "error": message }`.
+    async fn invoke(&mut self, cmd: &str, args: serde_json::Value) -> serde_json::Value {
+        let script = "const [cmd, args, done] = arguments; \
+            window.__TAURI_INTERNALS__.invoke(cmd, args).then(v => done({ ok: v ?? null }), e => done({ error: String(e) }));";
+        bounded(
+            &format!("invoke {cmd}"),
+            self.c.execute_async(script, vec![json!(cmd), args]),
+        )
+        .await
+    }
+
     async fn goto(&mut self, screen: &str) {
         self.click(&format!("#nav-{screen}")).await;
         self.wait(&format!("#screen-{screen}"), 20).await;
@@ -194,7 +260,67 @@ fn driver_stack() -> Result<(PathBuf, PathBuf, PathBuf), String> {
     let native = find_tool("WEBKIT_WEBDRIVER", "WebKitWebDriver", &[PathBuf::from("/usr/bin")])
         .ok_or("WebKitWebDriver not found (Debian package webkit2gtk-driver)")?;
     let xvfb = find_tool("XVFB", "Xvfb", &[PathBuf::from("/usr/bin")]).ok_or("Xvfb not found (Debian package xvfb)")?;
+    find_tool("XDOTOOL", "xdotool", &[PathBuf::from("/usr/bin")])
+        .ok_or("xdotool not found (Debian package xdotool)")?;
+    find_tool("XDG_OPEN", "xdg-open", &[PathBuf::from("/usr/bin")])
+        .ok_or("xdg-open not found (Debian package xdg-utils)")?;
     Ok((tauri_driver, native, xvfb))
+}
+
+/// The desktop's folder opener for the app under test: `xdg-open` finds this entry through
+/// the test's XDG dirs and runs it; it appends the folder it was given to `opened`.
+fn register_folder_opener(data: &Path, config: &Path, opened: &Path) {
+    let script = data.join("record-open");
+    std::fs::create_dir_all(data.join("applications")).expect("applications dir");
+    std::fs::create_dir_all(config).expect("config dir");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\n", opened.display()),
+    )
+    .expect("opener script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::write(
+        data.join("applications/xiezhi-e2e-folder-opener.desktop"),
+        format!(
+            "[Desktop Entry]\nType=Application\nName=Folder opener (e2e)\nExec={} %f\nMimeType=inode/directory;\nNoDisplay=true\n",
+            script.display()
+        ),
+    )
+    .expect("desktop entry");
+    std::fs::write(
+        config.join("mimeapps.list"),
+        "[Default Applications]\ninode/directory=xiezhi-e2e-folder-opener.desktop\n",
+    )
+    .expect("mimeapps.list");
+}
+
+/// Answer the app's native GTK file dialog titled `title` as a person would: focus it,
+/// open the location field (Ctrl+L), type `path`, press Enter.
+fn answer_file_dialog(display: &str, title: &str, path: &Path) {
+    let xdotool = |args: &[&str]| -> String {
+        let out = Command::new("timeout")
+            .arg("30")
+            .arg("xdotool")
+            .args(args)
+            .env("DISPLAY", display)
+            .output()
+            .expect("run xdotool");
+        assert!(
+            out.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let found = xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
+    let win = found.lines().last().expect("the file dialog window").trim().to_string();
+    xdotool(&["windowfocus", "--sync", &win]);
+    std::thread::sleep(Duration::from_millis(500));
+    xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["type", "--delay", "15", &path.to_string_lossy()]);
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["key", "Return"]);
 }
 
 fn start_xvfb(xvfb: &Path) -> (Child, String) {
@@ -256,6 +382,8 @@ async fn desktop_app_end_to_end_in_the_real_webview() {
     let copy_of = refs.first().expect("a reference").clone();
     let hostile = serve_hostile(std::fs::read(&copy_of).expect("read reference")).await;
 
+    let opened = work.path().join("opened-folders.txt");
+    register_folder_opener(&work.path().join("data"), &work.path().join("config"), &opened);
     let (xvfb_child, display) = start_xvfb(&xvfb);
     let port = free_port();
     let native_port = free_port();
@@ -267,6 +395,12 @@ async fn desktop_app_end_to_end_in_the_real_webview() {
         .env("XDG_DATA_HOME", work.path().join("data"))
         .env("XDG_CONFIG_HOME", work.path().join("config"))
         .env("TMPDIR", work.path())
+        // xdg-open must take its generic path (the test's mimeapps.list), not a desktop's.
+        .env_remove("XDG_CURRENT_DESKTOP")
+        .env_remove("DESKTOP_SESSION")
+        .env_remove("BROWSER")
+        // The GTK file dialog saves its settings; without a session bus keep them in memory.
+        .env("GSETTINGS_BACKEND", "memory")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -306,20 +440,28 @@ async fn desktop_app_end_to_end_in_the_real_webview() {
     // References: add the demo's folder (prefilled), see every thumbnail.
     ui.goto("references").await;
     ui.click("#refs-add").await;
-    let want_refs = xiezhi_demo::reference_names().len();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n = bounded("find", ui.c.find_all(Locator::Css("#refs-grid img")))
+    let mut want_refs = xiezhi_demo::reference_names().len();
+    ui.wait_count("#refs-grid img", want_refs, 60).await;
+    // A real sprite sheet (Hedgewars, 9 balls), chosen in the native file dialog.
+    let sheet = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/2-fingerprint/tests/sprites/hedgewars-balls.png");
+    let sheet = sheet.canonicalize().expect("sprite sheet fixture");
+    ui.click("#refs-pick-files").await;
+    {
+        let (display, sheet) = (display.clone(), sheet.clone());
+        tokio::task::spawn_blocking(move || answer_file_dialog(&display, "Add reference images", &sheet))
             .await
-            .len();
-        if n == want_refs {
-            break;
-        }
-        if Instant::now() > deadline {
-            ui.fail(&format!("{n} of {want_refs} reference thumbnails shown")).await;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+            .expect("dialog answered");
     }
+    want_refs += 1;
+    ui.wait_count("#refs-grid img", want_refs, 60).await;
+    let sprite_boxes = ui
+        .wait_count("#refs-grid figure[title$='hedgewars-balls.png'] .region.sprite", 9, 30)
+        .await;
+    assert_eq!(sprite_boxes, 9, "the ball sheet is shown split into its 9 sprites");
+    let note = ui
+        .text("#refs-grid figure[title$='hedgewars-balls.png'] .sprite-note")
+        .await;
+    assert!(note.contains("9 sprites"), "{note}");
     // Thumbnails really loaded through xzblob:// (a refused blob would leave naturalWidth 0).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let loaded = ui
@@ -330,26 +472,54 @@ async fn desktop_app_end_to_end_in_the_real_webview() {
         json!(want_refs),
         "reference thumbnails decoded from the xzblob protocol"
     );
-    ui.shot("references").await;
+    ui.click("#refs-grid figure[title$='hedgewars-balls.png'] button.link")
+        .await;
+    ui.wait_count("#sprite-sheet .region.sprite", 9, 20).await;
+    ui.wait_count("#sprite-boxes tbody tr", 9, 5).await;
+    ui.shot("references-sprite-sheet-split").await;
 
-    // Targets: crawl the demo site and the hostile page, then scan.
+    // Targets: crawl the demo site and the hostile page at 4 requests/s per host (slow
+    // enough to pause), pause it, then resume the same crawl to its end.
     ui.goto("targets").await;
     ui.set("#crawl-urls", &format!("{site} {hostile}")).await;
+    ui.set("#crawl-rate", "4").await;
     ui.click("#crawl-start").await;
-    // Live progress, when the crawl is slow enough to be seen (loopback crawls are quick).
-    if let Ok(Ok(_)) = tokio::time::timeout(
-        Duration::from_secs(5),
-        ui.c.find(Locator::Css("#job-progress .progress-head")),
-    )
-    .await
-    {
-        ui.shot("targets-crawling").await;
-    }
+    ui.wait("#crawl-pause", 20).await;
+    ui.wait_progress("crawl", 1, 30).await;
+    ui.shot("targets-crawling").await;
+    ui.click("#crawl-pause").await;
+    ui.wait("#crawl-paused", 60).await;
+    let paused = ui.text("#crawl-paused").await;
+    let crawl_id = ui.text("#crawl-resume").await;
+    assert!(paused.contains("paused"), "{paused}");
+    ui.wait("#crawl-history .badge.open", 10).await;
+    ui.shot("targets-paused").await;
+    ui.click("#crawl-resume").await;
     ui.wait("#crawl-done", 180).await;
     let crawled = ui.text("#crawl-done").await;
+    assert!(
+        crawled.contains("(resumed)"),
+        "the same crawl continued ({crawl_id}): {crawled}"
+    );
     assert!(!crawled.contains(" 0 pages"), "{crawled}");
+    let crawls = ui
+        .js("return document.querySelectorAll('#crawl-history details').length;")
+        .await;
+    assert_eq!(crawls, json!(1), "resuming made no second crawl");
+
+    // Scan: cancel it once it fingerprinted something, then scan again to the end.
+    ui.click("#scan-start").await;
+    ui.wait_progress("scan", 1, 120).await;
+    ui.click("#scan-cancel").await;
+    ui.wait("#scan-cancelled", 120).await;
+    ui.shot("targets-scan-cancelled").await;
     ui.click("#scan-start").await;
     ui.wait("#scan-done", 600).await;
+    let scanned = ui.text("#scan-done").await;
+    assert!(
+        !scanned.contains("(0 fingerprints reused)"),
+        "the second scan reused the first one's work: {scanned}"
+    );
     ui.shot("targets-scanned").await;
 
     // Findings: the planted copies are ranked on top.
@@ -429,9 +599,30 @@ async fn desktop_app_end_to_end_in_the_real_webview() {
         .await;
     let prov = ui.text("#detail-provenance").await;
     assert!(prov.contains(&hostile), "provenance names the hostile page: {prov}");
+    assert!(prov.contains("not HTTPS"), "plain-HTTP capture said so: {prov}");
+    assert!(prov.contains("127.0.0.1"), "server IP shown: {prov}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     ui.assert_no_payload_ran("viewing the hostile finding").await;
     ui.shot("finding-hostile-page").await;
+
+    // Filters: status and site narrow the list; back to all.
+    ui.select("#filter-status", "confirmed").await;
+    assert_eq!(ui.count("#findings-list li.finding").await, 2, "two confirmed findings");
+    ui.shot("findings-filtered-confirmed").await;
+    ui.select("#filter-status", "all").await;
+    let hostile_site = hostile.trim_start_matches("http://").trim_end_matches('/').to_string();
+    ui.select("#filter-site", &hostile_site).await;
+    assert_eq!(
+        ui.count("#findings-list li.finding").await,
+        1,
+        "one finding on the hostile site"
+    );
+    ui.select("#filter-site", "all").await;
+    assert_eq!(
+        ui.count("#findings-list li.finding").await,
+        rows.len(),
+        "all findings again"
+    );
 
     // Search: the page's text, payloads included, comes back as text.
     ui.goto("search").await;
@@ -457,13 +648,59 @@ async fn desktop_app_end_to_end_in_the_real_webview() {
     ui.assert_no_payload_ran("showing search results").await;
     ui.shot("search").await;
 
-    // Export with the demo's local TSA, then verify the bundle.
+    // Export with the demo's local TSA: cancel the first run (nothing is left behind), then
+    // export to the end and verify the bundle.
     ui.goto("export").await;
+    let exports_dir = ui.text("#export-out-hint").await;
+    let bundles_in = |dir: &str| {
+        std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let before = bundles_in(&exports_dir);
+    ui.click("#export-start").await;
+    ui.wait_progress("export", 0, 30).await;
+    ui.click("#job-cancel").await;
+    ui.wait("#export-cancelled", 120).await;
+    ui.shot("export-cancelled").await;
+    assert_eq!(
+        bundles_in(&exports_dir),
+        before,
+        "a cancelled export leaves no file in {exports_dir}"
+    );
     ui.click("#export-start").await;
     ui.wait("#export-done", 300).await;
     let bundle = ui.text("#export-path").await;
     assert!(Path::new(&bundle).is_file(), "bundle {bundle} exists");
     ui.shot("export").await;
+    // Show in folder: the desktop's opener is asked for the case's exports folder, and the
+    // command refuses anything outside it.
+    ui.click("#export-reveal").await;
+    let exports = Path::new(&bundle)
+        .parent()
+        .expect("exports")
+        .canonicalize()
+        .expect("canon");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&opened).unwrap_or_default().trim() != exports.to_string_lossy() {
+        if Instant::now() > deadline {
+            let got = std::fs::read_to_string(&opened).unwrap_or_default();
+            ui.fail(&format!(
+                "the file manager was not asked for {}: {got:?}",
+                exports.display()
+            ))
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refused = ui.invoke("reveal_bundle", json!({ "bundle": "/etc/passwd" })).await;
+    assert!(
+        refused
+            .get("error")
+            .and_then(|e| e.as_str())
+            .is_some_and(|e| e.contains("exports folder")),
+        "a path outside exports/ is refused: {refused}"
+    );
     ui.click("#goto-verify").await;
     ui.wait("#screen-verify", 20).await;
     ui.click("#verify-start").await;

@@ -31,6 +31,7 @@ export const api = {
   addRefs: (paths: string[]) => invoke<void>('refs_add', { paths }),
   sprites: (sha256: string) => invoke<[number, number, number, number][]>('reference_sprites', { sha256 }),
   startCrawl: (form: CrawlForm) => invoke<void>('crawl_start', { form }),
+  resumeCrawl: (crawlId: number) => invoke<void>('crawl_resume', { crawlId }),
   crawlHistory: () => invoke<[CrawlRow, [string, string][]][]>('crawl_history'),
   startScan: () => invoke<void>('scan_start'),
   startScreenshots: () => invoke<void>('screenshots_start'),
@@ -42,6 +43,10 @@ export const api = {
   startExport: (form: ExportForm) => invoke<void>('export_start', { form }),
   startVerify: (bundle: string, tsaCa: string | null) => invoke<void>('verify_start', { bundle, tsaCa }),
   cancel: () => invoke<string | null>('job_cancel'),
+  /** The native file dialog (run by the app, not the webview); [] when the user closes it. */
+  pick: (what: 'reference-files' | 'reference-folders' | 'bundle') => invoke<string[]>('pick_paths', { what }),
+  /** Open the folder of a bundle in the case's exports/ in the file manager; returns the folder. */
+  revealBundle: (bundle: string) => invoke<string>('reveal_bundle', { bundle }),
   startDemo: () => invoke<DemoInfo>('demo_start'),
 };
 

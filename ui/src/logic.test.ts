@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyFilter, boxPercent, editType, formatBytes, formatTime, moveSelection, parseSnippet, reselect,
-  scoreWidth, shortcut, siteOf, sitesOf, sortFindings, DEFAULT_FILTER,
+  scoreWidth, shortcut, siteOf, sitesOf, sortFindings, DEFAULT_FILTER, targetActions, crawlOutcome, tlsLine,
 } from './logic';
 import type { MatchRecord, Signals } from './types';
 
@@ -126,5 +126,45 @@ describe('search snippets', () => {
   });
   it('does not double-unescape', () => {
     expect(parseSnippet('&amp;lt;b&amp;gt;')).toEqual([{ text: '&lt;b&gt;', hit: false }]);
+  });
+});
+
+describe('target actions', () => {
+  it('offer start and scan when idle', () => {
+    const a = targetActions(null, [{ id: 1, finished_at: '2026-01-01T00:00:00Z' }]);
+    expect(a).toMatchObject({ start: true, pause: false, resume: null, scan: true, cancel: null });
+  });
+  it('offer only pause while crawling', () => {
+    expect(targetActions('crawl', [{ id: 1, finished_at: null }])).toMatchObject({ start: false, pause: true, resume: null, scan: false });
+  });
+  it('offer resume of the newest unfinished crawl when nothing runs', () => {
+    const a = targetActions(null, [{ id: 1, finished_at: null }, { id: 3, finished_at: null }, { id: 2, finished_at: 'x' }]);
+    expect(a.resume).toBe(3);
+    expect(a.state).toContain('#3 paused');
+  });
+  it('offer cancel of a running scan, nothing else', () => {
+    expect(targetActions('scan', [])).toMatchObject({ start: false, pause: false, resume: null, scan: false, cancel: 'scan' });
+  });
+});
+
+describe('crawl outcome', () => {
+  const r = { crawl_id: 4, pages: 3, assets: 9, exchanges: 14, failures: [1] };
+  it('says paused and that the queue is kept', () => {
+    expect(crawlOutcome({ ...r, paused: true, stopped_early: 'cancelled by the operator' })).toBe(
+      'Crawl #4 paused: 3 pages, 9 images, 14 HTTP exchanges, 1 errors so far. Its queue is kept; Resume continues it.');
+  });
+  it('says finished and resumed', () => {
+    expect(crawlOutcome({ ...r, resumed: true })).toBe('Crawl #4 finished (resumed): 3 pages, 9 images, 14 HTTP exchanges, 1 errors.');
+  });
+  it('names a budget stop', () => {
+    expect(crawlOutcome({ ...r, stopped_early: 'byte budget' })).toContain('Stopped early: byte budget.');
+  });
+});
+
+describe('TLS line', () => {
+  it('is honest about plain HTTP', () => {
+    expect(tlsLine('http://127.0.0.1/a.png')).toMatch(/^not HTTPS/);
+    expect(tlsLine('https://shop.example/a.png')).toMatch(/^HTTPS/);
+    expect(tlsLine(null)).toBe('—');
   });
 });

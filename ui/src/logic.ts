@@ -188,3 +188,45 @@ export function explainSignals(s: Signals): { name: string; value: string; meani
   }
   return rows;
 }
+
+/** What the Targets screen offers, given the running job (if any) and the crawls of the case. */
+export interface TargetActions {
+  /** A new crawl can start. */
+  start: boolean;
+  /** The running crawl can be paused (stopped with its queue kept). */
+  pause: boolean;
+  /** The unfinished crawl to resume, if any and nothing runs. */
+  resume: number | null;
+  /** A scan can start. */
+  scan: boolean;
+  /** The running job the Cancel button stops ('scan', 'screenshots', …), if it is not a crawl. */
+  cancel: string | null;
+  /** One line for the state strip. */
+  state: string;
+}
+
+export function targetActions(job: string | null, crawls: { id: number; finished_at: string | null }[]): TargetActions {
+  const unfinished = [...crawls].filter((c) => !c.finished_at).sort((a, b) => b.id - a.id)[0] ?? null;
+  if (job === 'crawl') return { start: false, pause: true, resume: null, scan: false, cancel: null, state: 'Crawling' };
+  if (job) return { start: false, pause: false, resume: null, scan: false, cancel: job, state: `${job} running` };
+  if (unfinished) {
+    return { start: true, pause: false, resume: unfinished.id, scan: true, cancel: null, state: `Crawl #${unfinished.id} paused: resume it to continue from its queue` };
+  }
+  return { start: true, pause: false, resume: null, scan: true, cancel: null, state: crawls.length ? 'Idle' : 'No crawl yet' };
+}
+
+/** The Done line of a crawl: finished, paused (queue kept) or stopped by a budget. */
+export function crawlOutcome(r: { crawl_id: number; pages: number; assets: number; exchanges: number; failures: unknown[]; stopped_early?: string | null; paused?: boolean; resumed?: boolean }): string {
+  const counts = `${r.pages} pages, ${r.assets} images, ${r.exchanges} HTTP exchanges, ${r.failures.length} errors`;
+  const resumed = r.resumed ? ' (resumed)' : '';
+  if (r.paused) return `Crawl #${r.crawl_id} paused${resumed}: ${counts} so far. Its queue is kept; Resume continues it.`;
+  if (r.stopped_early) return `Crawl #${r.crawl_id} stopped${resumed}: ${counts}. Stopped early: ${r.stopped_early}.`;
+  return `Crawl #${r.crawl_id} finished${resumed}: ${counts}.`;
+}
+
+/** TLS line of the provenance panel: honest about plain-HTTP captures. */
+export function tlsLine(url: string | null | undefined): string {
+  if (!url) return '—';
+  if (url.startsWith('https:')) return 'HTTPS: the server’s certificate chain and TLS version are in a WARC metadata record beside this response';
+  return 'not HTTPS — fetched over plain HTTP, so there is no certificate or TLS session to record';
+}

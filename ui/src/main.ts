@@ -165,7 +165,7 @@ async function boot() {
     ctx.job = null;
     ctx.lastDone[d.job] = d;
     renderChrome();
-    if (d.cancelled) toast(`${d.job} stopped on request; everything recorded so far is kept`);
+    if (d.cancelled) toast(`${d.job} stopped on request`);
     else if (d.ok) toast(`${d.job} finished`);
     else toast(`${d.job} failed: ${d.error ?? 'unknown error'}`, 'error');
     ctx.onJobDone?.(d);

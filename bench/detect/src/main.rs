@@ -39,6 +39,11 @@ struct Args {
     /// Only measure the speed (no matching)
     #[arg(long)]
     speed_only: bool,
+    /// No fingerprinting: recompute the features and score of every pair already in
+    /// `<out>/pairs*.jsonl` from its stored signals with this build's xiezhi_match
+    /// (after a change to the score or a refit of models/calibration.json)
+    #[arg(long)]
+    rescore: bool,
 }
 
 #[derive(Deserialize)]
@@ -156,8 +161,60 @@ fn write_rows(out: &Path, suffix: &str, rows: &[(Vec<String>, String)]) -> Resul
     Ok(())
 }
 
+/// A pair row as read back by `--rescore` (only the signals matter).
+#[derive(Deserialize)]
+struct StoredPair {
+    query: String,
+    reference: String,
+    signals: xiezhi_match::Signals,
+}
+
+/// Rewrites `pairs*.jsonl` in `out` with this build's features and score.
+fn rescore(out: &Path) -> Result<()> {
+    for suffix in ["", "-w60"] {
+        let path = out.join(format!("pairs{suffix}.jsonl"));
+        if !path.exists() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let mut lines = Vec::new();
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let p: StoredPair =
+                serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1))?;
+            let row = PairRow {
+                query: &p.query,
+                reference: &p.reference,
+                features: xiezhi_match::features(&p.signals).to_vec(),
+                score: xiezhi_match::score(&p.signals),
+                global_cosine: p.signals.embedding_cosine,
+                signals: p.signals.clone(),
+            };
+            lines.push(serde_json::to_string(&row)?);
+        }
+        let tmp = path.with_extension("jsonl.tmp");
+        std::fs::write(&tmp, lines.join("\n") + "\n").with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path)?;
+        eprintln!("rescored {} pairs in {}", lines.len(), path.display());
+    }
+    // Say so in run.json: the fingerprints and signals are older than the scores.
+    let run_path = out.join("run.json");
+    if let Ok(text) = std::fs::read_to_string(&run_path) {
+        let mut run: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", run_path.display()))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        run["rescored_at_unix"] = serde_json::json!(now);
+        write_json(&run_path, &run)?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
+    if args.rescore {
+        return rescore(&args.out);
+    }
     let manifest: Manifest = serde_json::from_slice(
         &std::fs::read(&args.manifest).with_context(|| format!("reading {}", args.manifest.display()))?,
     )
@@ -259,7 +316,7 @@ fn main() -> Result<()> {
         "shortlist": args.shortlist,
         "peak_rss_kib": peak_rss_kib(),
         "unreadable": unreadable,
-        "score_method": "score = xiezhi_match::score (the ranking score); evaluate.py applies models/calibration.json to the features",
+        "score_method": "score = xiezhi_match::score (the calibrated ranking score); evaluate.py refits/applies models/calibration.json to the features",
     });
     write_json(&args.out.join("run.json"), &run)?;
     eprintln!("wrote {}", args.out.display());

@@ -54,6 +54,8 @@ pub struct CrawlUnit {
     pub frontier: Vec<FrontierRow>,
     /// (WARC file, committed length).
     pub warc: Option<(String, u64)>,
+    /// WARC `resource` records of `data:` images decoded from this unit's page or sheet.
+    pub inline: Vec<crate::InlineRecord>,
 }
 
 impl CrawlUnit {
@@ -65,6 +67,7 @@ impl CrawlUnit {
             && self.refs.is_empty()
             && self.frontier.is_empty()
             && self.warc.is_none()
+            && self.inline.is_empty()
     }
 }
 
@@ -140,6 +143,16 @@ impl Case {
         })
     }
 
+    /// The operator paused the crawl (desktop Cancel): it stays unfinished, its frontier
+    /// stays queued, and the same seeds and settings resume it; the custody log records
+    /// where it stood (`summary`).
+    pub fn pause_crawl(&mut self, crawl_id: i64, summary: serde_json::Value) -> Result<(), StoreError> {
+        self.with_tx(|tx, case| {
+            case.append_custody_tx(tx, "crawl.paused", json!({"crawl_id": crawl_id, "summary": summary}))?;
+            Ok(())
+        })
+    }
+
     /// The persisted frontier of a crawl.
     pub fn crawl_frontier(&self, crawl_id: i64) -> Result<Vec<FrontierRow>, StoreError> {
         let mut stmt = self
@@ -161,6 +174,24 @@ impl Case {
                     discovered_from: r.get(6)?,
                     element: r.get(7)?,
                 })
+            })
+            .map_err(self.db_err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
+    }
+
+    /// (url, fetched_at, WARC file, response record offset) of every page a crawl captured,
+    /// in capture order (a resumed crawl checks them against the text index).
+    pub fn crawl_page_captures(&self, crawl_id: i64) -> Result<Vec<(String, String, String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT url, fetched_at, warc_file, warc_offset FROM captures
+                 WHERE crawl_id = ?1 AND kind = 'page' ORDER BY id",
+            )
+            .map_err(self.db_err())?;
+        let rows = stmt
+            .query_map([crawl_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64))
             })
             .map_err(self.db_err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
@@ -207,19 +238,11 @@ impl Case {
         })
     }
 
-    /// Persists everything one fetch produced in ONE transaction (captures, page, asset,
+    /// Persists everything one fetch (or a batch of fetches) produced in ONE transaction (captures, page, asset,
     /// failures, references, frontier changes, committed WARC length), so that a crash leaves
     /// either all of it or none; the asset's bytes go to the blob store first (idempotent).
     pub fn commit_crawl_unit(&mut self, crawl_id: i64, unit: &CrawlUnit) -> Result<(), StoreError> {
-        for a in &unit.assets {
-            let sha = self.blobs().put(&a.bytes)?;
-            if sha != a.sha256 {
-                return Err(StoreError::Invalid(format!(
-                    "asset {}: bytes do not hash to {}",
-                    a.locator, a.sha256
-                )));
-            }
-        }
+        put_blobs_durably(self.blobs(), &unit.assets)?;
         let now = now_utc();
         self.with_tx(|tx, _| {
             let mut capture_ids: std::collections::HashMap<&str, i64> = Default::default();
@@ -289,6 +312,7 @@ impl Case {
                     params![crawl_id, f.url, f.purpose, f.depth, f.hops, f.state, f.attempts, f.discovered_from, f.element],
                 )?;
             }
+            crate::case_inline_assets::insert_inline_tx(tx, crawl_id, &unit.inline)?;
             if let Some((file, len)) = &unit.warc {
                 tx.execute(
                     "INSERT INTO crawl_warc_files (crawl_id, file, committed_len) VALUES (?1, ?2, ?3)
@@ -512,4 +536,93 @@ impl Case {
             .map_err(self.db_err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
     }
+}
+
+/// Fsyncs run on this many threads at once: the disk handles concurrent flushes far better
+/// than one after the other (measured on this machine's virtio disk: 300 small files, 1.4 s
+/// one by one, 0.14 s on 8 threads).
+const SYNC_THREADS: usize = 8;
+
+/// Stores the assets' bytes as blobs, all durable before this returns: every new blob is
+/// written to a temporary file, verified against its hash and fsynced (in parallel), then
+/// renamed into place, and each directory that gained a name is fsynced. A crash never leaves
+/// a partial blob under its hash, and the rows that name these blobs are written afterwards.
+fn put_blobs_durably(store: &crate::blobs::BlobStore, assets: &[UnitAsset]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let io = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let new: Vec<&UnitAsset> = assets
+        .iter()
+        .filter(|a| seen.insert(a.sha256.as_str()) && !store.contains(&a.sha256))
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    let chunk = new.len().div_ceil(SYNC_THREADS);
+    let staged: Vec<Result<Vec<(std::path::PathBuf, std::path::PathBuf)>, StoreError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = new
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut done = Vec::with_capacity(part.len());
+                    for a in part {
+                        let sha = crate::sha256_hex(&a.bytes);
+                        if sha != a.sha256 {
+                            return Err(StoreError::Invalid(format!(
+                                "asset {}: bytes do not hash to {}",
+                                a.locator, a.sha256
+                            )));
+                        }
+                        let dest = store.path(&sha);
+                        let dir = dest.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+                        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+                        let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
+                        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+                        f.write_all(&a.bytes).map_err(io(&tmp))?;
+                        f.sync_all().map_err(io(&tmp))?;
+                        done.push((tmp, dest));
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(StoreError::Invalid("a blob writer thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut dirs = std::collections::BTreeSet::new();
+    for part in staged {
+        for (tmp, dest) in part? {
+            std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
+            if let Some(d) = dest.parent() {
+                dirs.insert(d.to_path_buf());
+            }
+        }
+    }
+    // Make the renames durable.
+    let dirs: Vec<_> = dirs.into_iter().collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = dirs
+            .chunks(dirs.len().div_ceil(SYNC_THREADS))
+            .map(|part| {
+                scope.spawn(move || -> Result<(), StoreError> {
+                    for d in part {
+                        std::fs::File::open(d).and_then(|f| f.sync_all()).map_err(io(d))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(StoreError::Invalid("a directory sync thread panicked".into())))
+        })
+    })
 }

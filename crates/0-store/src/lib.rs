@@ -12,6 +12,7 @@ pub mod blobs;
 mod case;
 mod case_capture;
 mod case_findings;
+mod case_inline_assets;
 mod case_screenshots;
 pub mod custody;
 mod integrity;
@@ -21,6 +22,7 @@ mod schema;
 
 pub use case::Case;
 pub use case_capture::{CrawlTotals, CrawlUnit, FrontierRow, UnitAsset, UnitPage};
+pub use case_inline_assets::InlineRecord;
 pub use case_screenshots::{ReferenceTimestamp, Screenshot};
 pub use integrity::{IntegrityIssue, IntegrityReport};
 pub use rows::*;

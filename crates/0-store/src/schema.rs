@@ -219,4 +219,20 @@ INSERT INTO crawl_frontier_v4 SELECT crawl_id, url, purpose, depth, hops, state,
 DROP TABLE crawl_frontier;
 ALTER TABLE crawl_frontier_v4 RENAME TO crawl_frontier;
 "#,
+    // Capture (issue 3): `data:` images decoded from a page or stylesheet, each kept as a WARC
+    // `resource` record (target `urn:sha256:<hex>`) written with the response that carried it.
+    r#"
+CREATE TABLE inline_assets (
+    crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+    sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    source_url TEXT NOT NULL,
+    source_record_id TEXT NOT NULL,
+    warc_file TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL,
+    record_id TEXT NOT NULL UNIQUE,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX inline_assets_sha256 ON inline_assets(sha256);
+"#,
 ];

@@ -1,9 +1,21 @@
 //! The crawl loop. One coordinating task owns the frontier, the WARC writer, the index and
 //! the sink; fetches run concurrently as tasks (bounded by `concurrency`) and hand back what
-//! they received. Only the coordinator writes WARC, so an exchange's records stay adjacent in
-//! one file, and a unit is committed to the sink only after its records are fsynced.
+//! they received, with the CPU work done (content decoding, HTML parsing, WARC records
+//! digested and gzipped). Only the coordinator appends to the WARC file, so an exchange's
+//! records stay adjacent in one file, and units are committed to the sink in batches, each
+//! only after its records are fsynced (`recording.rs`).
 
+mod bookkeeping;
+mod content;
+mod recording;
 mod requisites;
+mod resume;
+mod setup;
+
+use content::{body_of, inspect, Content};
+use setup::{validate, warcinfo_fields};
+
+use recording::{encode_exchange, Batch, Encoded};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -24,32 +36,23 @@ use crate::index::PageIndex;
 use crate::robots::Rules;
 use crate::scope::{in_scope, normalize, resolve};
 use crate::sniff::{decode_content, image_type, is_html_type, looks_like_html};
-use crate::tls::{client_config, to_pem, ChainRecorder};
+use crate::tls::{client_config, ChainRecorder};
 use crate::warcfile::{new_record_id, warc_date, warc_digest, RecordSpec, WarcOutput};
 use crate::{
     AssetCapture, CaptureError, CaptureSink, CrawlConfig, CrawlSummary, Exchange, ExchangeKind, FrontierEntry,
     FrontierState, PageCapture, Progress, Purpose, Referrer, ResumeState,
 };
 
-/// Pages indexed between tantivy commits (a commit is costly; a crash loses at most these
-/// pages from search, never from the case or the WARC).
-const INDEX_COMMIT_EVERY: usize = 100;
+/// Pages indexed between tantivy commits (a commit is costly). A crash loses at most these
+/// from the index, never from the case or the WARC; the resumed crawl indexes them again
+/// from their WARC records.
+const INDEX_COMMIT_EVERY: usize = 1000;
 /// Levels of stylesheet `@import` followed beyond the page depth limit.
 const MAX_IMPORT_LEVELS: u32 = 4;
 
 enum Job {
     Fetch(FrontierEntry),
     Robots(String),
-}
-
-/// What the body turned out to be, decided in the fetch task from the bytes.
-enum Content {
-    /// HTML; parsed when it was fetched as a page.
-    Html(Option<Box<Extracted>>),
-    Image,
-    Other,
-    /// The Content-Encoding could not be undone within the cap.
-    Undecodable(String),
 }
 
 struct Outcome {
@@ -59,6 +62,10 @@ struct Outcome {
     /// The body with its Content-Encoding undone, when it had one.
     decoded: Option<Vec<u8>>,
     content: Content,
+    /// The exchange's WARC records, when a response arrived and encoding them worked.
+    encoded: Option<Encoded>,
+    /// A robots.txt job: the redirect hops before `url` and the rules the fetch gave.
+    robots: Option<crate::robots::RobotsFetch>,
 }
 
 struct Crawler<'a> {
@@ -69,6 +76,9 @@ struct Crawler<'a> {
     client: reqwest::Client,
     user_agent: HeaderValue,
     chains: Arc<ChainRecorder>,
+    /// Bounds the fetch tasks' CPU work (decoding, parsing, digests, gzip) to one job per
+    /// core: more threads would not go faster, and each would keep its own malloc arena.
+    cpu_slots: Arc<tokio::sync::Semaphore>,
     sink: &'a mut dyn CaptureSink,
     warc: WarcOutput,
     index: PageIndex,
@@ -86,6 +96,8 @@ struct Crawler<'a> {
     run_pages: usize,
     /// The exchange [`Crawler::record`] just reported, for the page/asset built on it.
     last_exchange: Option<Exchange>,
+    /// Units recorded since the last commit.
+    batch: Batch,
     summary_extra: Extra,
 }
 
@@ -145,7 +157,11 @@ pub async fn crawl_resuming(
         Some(r) => warc.restore(&r.warc_files)?,
         None => Vec::new(),
     };
-    let index = PageIndex::open(&config.index_dir)?;
+    let mut index = PageIndex::open(&config.index_dir)?;
+    let reindexed = match resume {
+        Some(r) => resume::reindex_missing(&mut index, &config.warc_dir, &r.pages, config.max_response_bytes)?,
+        None => 0,
+    };
     let mut c = Crawler {
         cfg: config,
         seeds,
@@ -154,6 +170,9 @@ pub async fn crawl_resuming(
         client,
         user_agent,
         chains,
+        cpu_slots: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )),
         sink,
         warc,
         index,
@@ -168,20 +187,19 @@ pub async fn crawl_resuming(
         unindexed: 0,
         run_pages: 0,
         last_exchange: None,
+        batch: Batch::default(),
         summary_extra: Extra::default(),
     };
+    // The first file opens now, so the crawl settings are on record even if nothing is fetched.
+    if let Some(pos) = c.warc.prepare()? {
+        c.sink.warc_opened(&pos)?;
+    }
     c.load(resume)?;
     let result = c.run().await;
     // Commit what was indexed even when the crawl aborted: those pages are in the WARCs.
     let committed = c.index.commit();
     result?;
     committed?;
-    if c.warc.files().is_empty() {
-        // Always leave a (warcinfo-only) file so the crawl settings are on record.
-        if let Some(pos) = c.warc.prepare()? {
-            c.sink.warc_opened(&pos)?;
-        }
-    }
     let extra = std::mem::take(&mut c.summary_extra);
     Ok(CrawlSummary {
         pages: c.progress.pages,
@@ -198,77 +216,8 @@ pub async fn crawl_resuming(
         stopped_early: extra.stopped_early,
         resumed: resume.is_some(),
         warc_repairs,
+        reindexed,
     })
-}
-
-fn validate(c: &CrawlConfig) -> Result<(), CaptureError> {
-    let bad = |m: &str| Err(CaptureError::Config(m.to_string()));
-    if c.seeds.iter().filter_map(normalize).next().is_none() {
-        return bad("no http(s) seed URL");
-    }
-    if c.concurrency == 0 {
-        return bad("concurrency must be at least 1");
-    }
-    if !(c.rate_per_host.is_finite() && c.rate_per_host >= 0.0) {
-        return bad("rate_per_host must be a finite number >= 0");
-    }
-    if c.warc_prefix.is_empty() || c.warc_prefix.contains(['/', '\\']) {
-        return bad("warc_prefix must be a non-empty file-name part");
-    }
-    if c.max_response_bytes == 0 {
-        return bad("max_response_bytes must be > 0");
-    }
-    Ok(())
-}
-
-/// warcinfo block (application/warc-fields): who, what software, which settings.
-fn warcinfo_fields(c: &CrawlConfig, seeds: &[Url]) -> String {
-    let one_line = |s: &str| s.replace(['\r', '\n'], " ");
-    let mut f = String::new();
-    let mut add = |k: &str, v: &str| {
-        let _ = write!(f, "{k}: {}\r\n", one_line(v));
-    };
-    add("software", &format!("Xiezhi {}", env!("CARGO_PKG_VERSION")));
-    add("format", "WARC File Format 1.1");
-    add(
-        "conformsTo",
-        "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
-    );
-    add("isPartOf", &c.case_id);
-    if let Some(op) = &c.operator {
-        add("operator", op);
-    }
-    add("http-header-user-agent", &c.user_agent);
-    add("robots", if c.obey_robots { "obey" } else { "ignore" });
-    add("seeds", &seeds.iter().map(Url::as_str).collect::<Vec<_>>().join(" "));
-    add(
-        "description",
-        &format!(
-            "scope={:?} max_pages={} max_depth={} rate_per_host={} concurrency={} \
-             connect_timeout_ms={} request_timeout_ms={} read_timeout_ms={} max_response_bytes={} \
-             max_total_bytes={} max_redirects={} max_retries={} include={:?} exclude={:?}",
-            c.scope,
-            c.max_pages,
-            c.max_depth,
-            c.rate_per_host,
-            c.concurrency,
-            c.connect_timeout.as_millis(),
-            c.request_timeout.as_millis(),
-            c.read_timeout.as_millis(),
-            c.max_response_bytes,
-            c.max_total_bytes,
-            c.max_redirects,
-            c.max_retries,
-            c.include,
-            c.exclude
-        ),
-    );
-    add(
-        "x-xiezhi-http-fidelity",
-        "status line and headers reconstructed from the parsed response (names lower-cased); \
-         body bytes as received after transfer decoding",
-    );
-    f
 }
 
 fn host_of(u: &Url) -> String {
@@ -276,59 +225,6 @@ fn host_of(u: &Url) -> String {
 }
 
 impl Crawler<'_> {
-    /// Fills the frontier: the seeds of a new crawl, or what an interrupted one left.
-    fn load(&mut self, resume: Option<&ResumeState>) -> Result<(), CaptureError> {
-        // A crawl interrupted before its seeds were committed has an empty frontier: seed it.
-        match resume.filter(|r| !r.frontier.is_empty()) {
-            Some(r) => {
-                for e in &r.frontier {
-                    if e.purpose == Purpose::Page && e.hops == 0 {
-                        self.pages_admitted += 1;
-                    }
-                    if let (Some(from), Some(el)) = (&e.discovered_from, &e.element) {
-                        if e.purpose == Purpose::Asset && el != "redirect" {
-                            self.referrers.entry(e.url.clone()).or_default().push(Referrer {
-                                page_url: from.clone(),
-                                element: el.clone(),
-                            });
-                        }
-                    }
-                    if let (Some(from), Some("redirect")) = (&e.discovered_from, e.element.as_deref()) {
-                        self.redirected_from.insert(e.url.clone(), from.clone());
-                    }
-                    if e.state == FrontierState::Queued {
-                        self.frontier.push(e.clone());
-                    } else {
-                        self.frontier.mark_seen(&e.url);
-                    }
-                }
-            }
-            None => {
-                let mut added = Vec::new();
-                for seed in self.seeds.clone() {
-                    let e = FrontierEntry {
-                        url: seed.to_string(),
-                        purpose: Purpose::Page,
-                        depth: 0,
-                        hops: 0,
-                        state: FrontierState::Queued,
-                        attempts: 0,
-                        discovered_from: None,
-                        element: None,
-                    };
-                    if self.frontier.push(e.clone()) {
-                        self.pages_admitted += 1;
-                        added.push(e);
-                    }
-                }
-                self.sink.frontier(&added)?;
-                self.sink.commit(None)?;
-            }
-        }
-        self.progress.frontier = self.frontier.len();
-        Ok(())
-    }
-
     async fn run(&mut self) -> Result<(), CaptureError> {
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
         loop {
@@ -344,7 +240,7 @@ impl Crawler<'_> {
                         self.fail(&e.url, &why)?;
                         e.state = FrontierState::Failed;
                         self.sink.frontier(&[e])?;
-                        self.sink.commit(None)?;
+                        self.unit_done()?;
                     }
                     None => break,
                 }
@@ -355,6 +251,8 @@ impl Crawler<'_> {
                 self.frontier.next_wake()
             };
             if tasks.is_empty() {
+                // Nothing in flight: make everything durable before waiting or finishing.
+                self.flush()?;
                 match wake {
                     Some(t) => {
                         tokio::time::sleep_until(t.into()).await;
@@ -363,19 +261,36 @@ impl Crawler<'_> {
                     None => break,
                 }
             }
+            // Take every fetch that already finished before deciding to wait.
+            if let Some(joined) = tasks.try_join_next() {
+                self.joined(joined)?;
+                continue;
+            }
             let far = Instant::now() + Duration::from_secs(3600);
+            let flush_due = self.flush_due();
+            if flush_due.is_some_and(|t| t <= Instant::now()) {
+                // Idle with an open batch that has waited long enough: commit it now.
+                self.flush()?;
+                continue;
+            }
+            let until = [wake, flush_due].into_iter().flatten().min().unwrap_or(far);
             tokio::select! {
                 joined = tasks.join_next() => {
-                    match joined {
-                        Some(Ok(outcome)) => self.handle(outcome)?,
-                        Some(Err(e)) => return Err(CaptureError::Client(format!("fetch task failed: {e}"))),
-                        None => {}
+                    if let Some(joined) = joined {
+                        self.joined(joined)?;
                     }
                 }
-                _ = tokio::time::sleep_until(wake.unwrap_or(far).into()) => {}
+                _ = tokio::time::sleep_until(until.into()) => {}
             }
         }
         Ok(())
+    }
+
+    fn joined(&mut self, joined: Result<Outcome, tokio::task::JoinError>) -> Result<(), CaptureError> {
+        match joined {
+            Ok(outcome) => self.handle(outcome),
+            Err(e) => Err(CaptureError::Client(format!("fetch task failed: {e}"))),
+        }
     }
 
     fn spawn(&mut self, tasks: &mut JoinSet<Outcome>, job: Job, url: Url) {
@@ -383,13 +298,50 @@ impl Crawler<'_> {
         let ua = self.user_agent.clone();
         let cap = self.cfg.max_response_bytes;
         let is_page = matches!(&job, Job::Fetch(e) if e.purpose == Purpose::Page);
+        let warcinfo_id = self.warc.warcinfo_id().to_string();
+        let cpu_slots = self.cpu_slots.clone();
+        let chains = self.chains.clone();
+        let probe_timeout = self.cfg.connect_timeout;
         tasks.spawn(async move {
-            let attempt = fetch(&client, &url, &ua, cap).await;
-            let (decoded, content) = match &attempt.response {
-                Ok(r) if (200..300).contains(&r.status) && r.truncated.is_none() => {
-                    inspect(&url, r, cap, is_page).await
+            let (url, attempt, robots) = match &job {
+                Job::Robots(_) => {
+                    let (u, a, r) = crate::robots::fetch_robots(&client, &url, &ua, cap).await;
+                    (u, a, Some(r))
                 }
-                _ => (None, Content::Other),
+                Job::Fetch(_) => (url.clone(), fetch(&client, &url, &ua, cap).await, None),
+            };
+            let ip = attempt.response.as_ref().ok().and_then(|r| r.server_ip.clone());
+            chains.probe(&url, ip.as_deref(), probe_timeout).await;
+            let fetched_at = attempt.fetched_at.clone();
+            let task_url = url.clone();
+            // The CPU work runs off the async threads and in parallel across fetches.
+            // Never closed, so acquiring only waits; without a permit the work still runs.
+            let _permit = cpu_slots.acquire_owned().await.ok();
+            let work = tokio::task::spawn_blocking(move || {
+                let url = task_url;
+                let (decoded, content) = match &attempt.response {
+                    Ok(r) if (200..300).contains(&r.status) && r.truncated.is_none() => inspect(&url, r, cap, is_page),
+                    _ => (None, Content::Other),
+                };
+                let encoded = match &attempt.response {
+                    // On failure the coordinator encodes again and reports the error.
+                    Ok(r) => encode_exchange(&url, &attempt, r, &warcinfo_id).ok(),
+                    Err(_) => None,
+                };
+                (attempt, decoded, content, encoded)
+            });
+            let (attempt, decoded, content, encoded) = match work.await {
+                Ok(done) => done,
+                Err(e) => (
+                    Attempt {
+                        request_block: Vec::new(),
+                        fetched_at,
+                        response: Err(format!("processing the response failed: {e}")),
+                    },
+                    None,
+                    Content::Other,
+                    None,
+                ),
             };
             Outcome {
                 job,
@@ -397,6 +349,8 @@ impl Crawler<'_> {
                 attempt,
                 decoded,
                 content,
+                encoded,
+                robots,
             }
         });
         self.progress.in_flight = tasks.len();
@@ -405,24 +359,34 @@ impl Crawler<'_> {
     fn handle(&mut self, o: Outcome) -> Result<(), CaptureError> {
         match o.job {
             Job::Robots(host) => {
-                let rules = match &o.attempt.response {
-                    Ok(r) => Rules::from_response(r.status, &r.body),
-                    Err(why) => Rules::unreachable(why),
+                let rules = match (o.robots, &o.attempt.response) {
+                    (Some(fetched), _) => {
+                        // Each redirect hop is its own recorded exchange.
+                        for (hop_url, hop) in fetched.hops {
+                            if let Ok(resp) = &hop.response {
+                                let to = resp.location.as_deref().and_then(|l| resolve(&hop_url, l));
+                                let to = to.map(|u| u.to_string());
+                                self.record(&hop_url, &hop, resp, None, ExchangeKind::Other, to)?;
+                                self.unit_done()?;
+                            }
+                        }
+                        fetched.rules
+                    }
+                    (None, Ok(r)) => Rules::from_response(r.status, &r.body),
+                    (None, Err(why)) => Rules::unreachable(why),
                 };
+                if let Some(why) = rules.unavailable() {
+                    self.fail(o.url.as_str(), why)?;
+                }
                 if let Ok(resp) = &o.attempt.response {
-                    let pos = self.record(&o.url, &o.attempt, resp, ExchangeKind::Other, None)?;
-                    self.sink.commit(Some(&pos))?;
+                    self.record(&o.url, &o.attempt, resp, o.encoded, ExchangeKind::Other, None)?;
+                    self.unit_done()?;
                 }
                 self.frontier.set_robots(&host, rules);
                 Ok(())
             }
-            Job::Fetch(entry) => self.handle_fetch(entry, o.url, o.attempt, o.decoded, o.content),
+            Job::Fetch(entry) => self.handle_fetch(entry, o.url, o.attempt, o.decoded, o.content, o.encoded),
         }
-    }
-
-    fn retry_wait(&self, attempts: u32, asked: Option<Duration>) -> Duration {
-        let backoff = Duration::from_millis(500u64.saturating_mul(1 << attempts.min(10)));
-        asked.unwrap_or(backoff).min(self.cfg.max_retry_wait)
     }
 
     fn handle_fetch(
@@ -432,6 +396,7 @@ impl Crawler<'_> {
         attempt: Attempt,
         decoded: Option<Vec<u8>>,
         content: Content,
+        encoded: Option<Encoded>,
     ) -> Result<(), CaptureError> {
         entry.attempts += 1;
         let may_retry = entry.attempts <= self.cfg.max_retries;
@@ -442,7 +407,7 @@ impl Crawler<'_> {
                     self.summary_extra.retries += 1;
                     let at = Instant::now() + self.retry_wait(entry.attempts, None);
                     self.sink.frontier(std::slice::from_ref(&entry))?;
-                    self.sink.commit(None)?;
+                    self.unit_done()?;
                     self.frontier.retry_at(entry, at);
                 } else {
                     let why = if entry.attempts > 1 {
@@ -453,7 +418,7 @@ impl Crawler<'_> {
                     self.fail(&entry.url, &why)?;
                     entry.state = FrontierState::Failed;
                     self.sink.frontier(&[entry])?;
-                    self.sink.commit(None)?;
+                    self.unit_done()?;
                 }
                 self.after_unit();
                 return Ok(());
@@ -477,7 +442,14 @@ impl Crawler<'_> {
             (Content::Other, Purpose::Asset) => ExchangeKind::Asset,
             _ => ExchangeKind::Other,
         };
-        let pos = self.record(&url, &attempt, resp, kind, redirect_to.as_ref().map(Url::to_string))?;
+        self.record(
+            &url,
+            &attempt,
+            resp,
+            encoded,
+            kind,
+            redirect_to.as_ref().map(Url::to_string),
+        )?;
         let exchange_id = self.last_exchange.take();
         let mut changed: Vec<FrontierEntry> = Vec::new();
         entry.state = FrontierState::Done;
@@ -491,7 +463,7 @@ impl Crawler<'_> {
             let at = Instant::now() + self.retry_wait(entry.attempts, resp.retry_after);
             entry.state = FrontierState::Queued;
             self.sink.frontier(std::slice::from_ref(&entry))?;
-            self.sink.commit(Some(&pos))?;
+            self.unit_done()?;
             self.frontier.retry_at(entry, at);
             self.after_unit();
             return Ok(());
@@ -560,7 +532,7 @@ impl Crawler<'_> {
                 }
                 (ExchangeKind::Other, Content::Other) if entry.purpose == Purpose::Stylesheet => {
                     let css = String::from_utf8_lossy(body_of(resp, &decoded)).into_owned();
-                    changed.extend(self.stylesheet(&entry, &url, &css)?);
+                    changed.extend(self.stylesheet(&entry, &url, &css, exchange_id)?);
                 }
                 (ExchangeKind::Other, _) if entry.purpose == Purpose::Asset => {
                     let why = format!(
@@ -575,7 +547,7 @@ impl Crawler<'_> {
         }
         changed.insert(0, entry);
         self.sink.frontier(&changed)?;
-        self.sink.commit(Some(&pos))?;
+        self.unit_done()?;
         self.after_unit();
         if self.cfg.max_total_bytes > 0 && self.progress.bytes >= self.cfg.max_total_bytes {
             self.summary_extra.stopped_early = Some(format!(
@@ -586,182 +558,9 @@ impl Crawler<'_> {
         Ok(())
     }
 
-    /// When `target` is `from` or one of the URLs whose redirects led to `from`, the chain
-    /// `target → … → from → target` as text.
-    fn redirect_loop(&self, from: &str, target: &str) -> Option<String> {
-        let mut chain = vec![from.to_string()];
-        let mut cur = from;
-        while cur != target {
-            cur = self.redirected_from.get(cur)?;
-            chain.push(cur.to_string());
-            if chain.len() > self.cfg.max_redirects + 2 {
-                return None;
-            }
-        }
-        chain.reverse();
-        chain.push(target.to_string());
-        Some(chain.join(" → "))
-    }
-
-    /// Progress after each unit.
-    fn after_unit(&mut self) {
-        let elapsed = self.run_started.elapsed().as_secs_f64();
-        self.progress.frontier = self.frontier.len();
-        self.progress.elapsed_s = elapsed;
-        self.progress.pages_per_s = if elapsed > 0.0 {
-            self.run_pages as f64 / elapsed
-        } else {
-            0.0
-        };
-        let per_s = if elapsed > 0.0 {
-            self.run_exchanges as f64 / elapsed
-        } else {
-            0.0
-        };
-        self.progress.eta_s = (per_s > 0.0).then(|| self.frontier.len() as f64 / per_s);
-        self.sink.progress(&self.progress);
-    }
-
     fn fail(&mut self, url: &str, reason: &str) -> Result<(), CaptureError> {
         self.progress.errors += 1;
         self.sink.failure(url, reason)?;
         Ok(())
     }
-
-    /// Writes request, response (and TLS metadata) records, fsyncs, and reports the exchange.
-    /// Returns the committed WARC position.
-    fn record(
-        &mut self,
-        url: &Url,
-        attempt: &Attempt,
-        resp: &Response,
-        kind: ExchangeKind,
-        redirect_to: Option<String>,
-    ) -> Result<crate::WarcPosition, CaptureError> {
-        if let Some(pos) = self.warc.prepare()? {
-            self.sink.warc_opened(&pos)?;
-        }
-        let req_id = new_record_id();
-        let resp_id = new_record_id();
-        let date = attempt.fetched_at.clone();
-        let mut common = vec![("WARC-Target-URI", url.to_string())];
-        if let Some(ip) = &resp.server_ip {
-            common.push(("WARC-IP-Address", ip.clone()));
-        }
-        let mut req_extra = common.clone();
-        req_extra.push(("WARC-Concurrent-To", resp_id.clone()));
-        self.warc.write(&RecordSpec {
-            warc_type: "request",
-            record_id: &req_id,
-            date: &date,
-            content_type: "application/http; msgtype=request",
-            extra: req_extra,
-            block: &[&attempt.request_block],
-        })?;
-        let mut resp_extra = common.clone();
-        resp_extra.push(("WARC-Concurrent-To", req_id.clone()));
-        resp_extra.push(("WARC-Payload-Digest", warc_digest(&resp.body)));
-        if let Some((t, _)) = &resp.truncated {
-            resp_extra.push(("WARC-Truncated", t.warc_value().to_string()));
-        }
-        let written = self.warc.write(&RecordSpec {
-            warc_type: "response",
-            record_id: &resp_id,
-            date: &date,
-            content_type: "application/http; msgtype=response",
-            extra: resp_extra,
-            block: &[&resp.head, &resp.body],
-        })?;
-        if url.scheme() == "https" {
-            for hs in self.chains.take(&host_of(url)) {
-                let mut block = String::new();
-                let _ = write!(block, "server-name: {}\r\n", hs.server_name);
-                if let Some(ip) = &resp.server_ip {
-                    let _ = write!(block, "ip-address: {ip}\r\n");
-                }
-                let version = resp.tls_version.as_deref().unwrap_or("not reported");
-                let _ = write!(block, "tls-version: {version}\r\n");
-                let _ = write!(block, "tls-cipher-suite: not reported by the HTTP client (reqwest)\r\n");
-                let _ = write!(
-                    block,
-                    "certificate-verification: passed (webpki roots + configured extra roots)\r\n"
-                );
-                let _ = write!(block, "peer-certificate-chain-length: {}\r\n", hs.chain.len());
-                let _ = write!(block, "peer-certificate-chain:\r\n");
-                block.push_str(&to_pem(&hs.chain)?);
-                let mut extra = common.clone();
-                extra.push(("WARC-Concurrent-To", resp_id.clone()));
-                self.warc.write(&RecordSpec {
-                    warc_type: "metadata",
-                    record_id: &new_record_id(),
-                    date: &date,
-                    // The chain as presented in the handshake, leaf first, PEM.
-                    content_type: "text/plain; charset=utf-8",
-                    extra,
-                    block: &[block.as_bytes()],
-                })?;
-            }
-        }
-        self.warc.sync()?;
-        let pos = self
-            .warc
-            .position()
-            .ok_or_else(|| CaptureError::Warc("no WARC file open".into()))?;
-        let exchange = Exchange {
-            url: url.to_string(),
-            method: "GET".to_string(),
-            status: resp.status,
-            content_type: resp.content_type.clone(),
-            fetched_at: date,
-            server_ip: resp.server_ip.clone(),
-            warc_file: written.file_name,
-            warc_offset: written.offset,
-            response_record_id: resp_id,
-            request_record_id: req_id,
-            payload_sha256: hex::encode(Sha256::digest(&resp.body)),
-            payload_len: resp.body.len() as u64,
-            redirect_to,
-            kind,
-        };
-        self.exchanges += 1;
-        self.run_exchanges += 1;
-        self.progress.bytes += resp.body.len() as u64;
-        self.sink.exchange(&exchange)?;
-        self.last_exchange = Some(exchange);
-        Ok(pos)
-    }
-}
-
-fn body_of<'a>(resp: &'a Response, decoded: &'a Option<Vec<u8>>) -> &'a [u8] {
-    decoded.as_deref().unwrap_or(&resp.body)
-}
-
-/// Undoes the content coding (bounded) and decides what the body is; parses HTML off the
-/// async threads.
-async fn inspect(url: &Url, r: &Response, cap: u64, is_page: bool) -> (Option<Vec<u8>>, Content) {
-    let decoded = match decode_content(&r.body, r.content_encoding.as_deref(), cap) {
-        Ok(std::borrow::Cow::Borrowed(_)) => None,
-        Ok(std::borrow::Cow::Owned(v)) => Some(v),
-        Err(why) => return (None, Content::Undecodable(why)),
-    };
-    let body = decoded.as_deref().unwrap_or(&r.body);
-    if image_type(body).is_some() {
-        return (decoded, Content::Image);
-    }
-    let html = looks_like_html(body) || (is_html_type(r.content_type.as_deref()) && !is_binary(body));
-    if !html || !is_page {
-        return (decoded, if html { Content::Html(None) } else { Content::Other });
-    }
-    let text = String::from_utf8_lossy(body).into_owned();
-    let page_url = url.clone();
-    let parse = move || extract(&page_url, &crate::nesting::bound_nesting(&text));
-    match tokio::task::spawn_blocking(parse).await {
-        Ok(ex) => (decoded, Content::Html(Some(Box::new(ex)))),
-        Err(e) => (decoded, Content::Undecodable(format!("HTML parsing failed: {e}"))),
-    }
-}
-
-/// NUL bytes in the first KiB: not text whatever the header says.
-fn is_binary(body: &[u8]) -> bool {
-    body[..body.len().min(1024)].contains(&0)
 }

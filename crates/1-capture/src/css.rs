@@ -17,7 +17,8 @@ enum RefKind {
     Image,
     /// `@import`.
     Stylesheet,
-    /// `@font-face src`: not evidence of an image, ignored.
+    /// `@font-face src`: a web font, fetched as a page requisite (an asset only when the bytes
+    /// are an image, e.g. an SVG font).
     Font,
 }
 
@@ -41,9 +42,12 @@ pub fn urls(css: &str, base: &Url) -> Discovery {
 pub fn urls_in(css: &str, base: &Url, context: &str) -> Discovery {
     let mut found = Discovery::default();
     for r in raw_refs(css) {
-        let element = format!("{context} {}", r.property);
+        let element = match r.kind {
+            RefKind::Font => format!("{context} @font-face {}", r.property),
+            RefKind::Image | RefKind::Stylesheet => format!("{context} {}", r.property),
+        };
         match r.kind {
-            RefKind::Font => {}
+            RefKind::Font => found.add_font(base, &r.href, element, "css @font-face"),
             RefKind::Image => found.add_image(base, &r.href, element, "css url()"),
             RefKind::Stylesheet => found.add_stylesheet(base, &r.href, element, "css @import"),
         }
@@ -234,6 +238,9 @@ mod tests {
         assert_eq!(d.images.len(), 1);
         assert_eq!(d.images[0].url.as_str(), "http://h/img/x.png");
         assert_eq!(d.images[0].element, "stylesheet background");
+        assert_eq!(d.fonts.len(), 1);
+        assert_eq!(d.fonts[0].url.as_str(), "http://h/css/f.woff");
+        assert_eq!(d.fonts[0].element, "stylesheet @font-face src");
     }
 
     #[test]

@@ -92,6 +92,18 @@ pub async fn fetch(client: &reqwest::Client, url: &Url, user_agent: &HeaderValue
     }
 }
 
+/// The protocol name as OpenSSL and browsers print it (`TLSv1.3`), not reqwest's debug text.
+fn tls_version_name(v: reqwest::tls::Version) -> String {
+    use reqwest::tls::Version;
+    match v {
+        Version::TLS_1_3 => "TLSv1.3".into(),
+        Version::TLS_1_2 => "TLSv1.2".into(),
+        Version::TLS_1_1 => "TLSv1.1".into(),
+        Version::TLS_1_0 => "TLSv1".into(),
+        other => format!("{other:?}"),
+    }
+}
+
 async fn read_response(mut resp: reqwest::Response, cap: u64) -> Response {
     let header = |name: reqwest::header::HeaderName| {
         resp.headers()
@@ -108,7 +120,7 @@ async fn read_response(mut resp: reqwest::Response, cap: u64) -> Response {
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
         .and_then(|t| t.version())
-        .map(|v| format!("{v:?}"));
+        .map(tls_version_name);
     let head = head_bytes(&resp);
     let status = resp.status().as_u16();
 

@@ -60,8 +60,22 @@ pub struct InlineAsset {
 /// A reference that was seen but not kept, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
+    /// The reference as written, shortened for display (a `data:` URI can be megabytes).
+    pub reference: String,
     pub element: String,
     pub reason: String,
+}
+
+/// At most this many characters of a rejected reference are kept to name it.
+const REFERENCE_SHOWN: usize = 80;
+
+/// `href` shortened to [`REFERENCE_SHOWN`] characters, saying how long it was.
+fn shown(href: &str) -> String {
+    if href.chars().count() <= REFERENCE_SHOWN {
+        return href.to_string();
+    }
+    let head: String = href.chars().take(REFERENCE_SHOWN).collect();
+    format!("{head}… ({} characters)", href.len())
 }
 
 /// Everything a page (or a stylesheet) refers to that capture should fetch or keep.
@@ -71,8 +85,13 @@ pub struct Discovery {
     pub images: Vec<AssetRef>,
     /// Stylesheets to fetch and pass to [`crate::css::urls`] (`<link rel=stylesheet>`, `@import`).
     pub stylesheets: Vec<AssetRef>,
+    /// Web fonts (`@font-face` `src`): page requisites to fetch and record, kept as assets
+    /// only when the bytes are an image (an SVG font is one).
+    pub fonts: Vec<AssetRef>,
     /// `data:` images, decoded.
     pub inline: Vec<InlineAsset>,
+    /// References that were seen but cannot be captured (unsupported scheme, malformed or
+    /// oversized `data:` URI), with the reason.
     pub rejected: Vec<Rejected>,
     /// (URL or SHA-256, element) pairs already listed: linear de-duplication, since a hostile
     /// page may hold hundreds of thousands of references.
@@ -97,14 +116,58 @@ impl Discovery {
                     }
                 }
                 Ok(None) => {}
-                Err(reason) => self.rejected.push(Rejected { element, reason }),
+                Err(reason) => self.rejected.push(Rejected {
+                    reference: shown(href),
+                    element,
+                    reason,
+                }),
             }
             return;
         }
-        if let Some(url) = resolve(base, href) {
-            if self.seen.insert((url.to_string(), element.clone())) {
-                self.images.push(AssetRef { url, element, kind });
+        match resolve(base, href) {
+            Some(url) => {
+                if self.seen.insert((url.to_string(), element.clone())) {
+                    self.images.push(AssetRef { url, element, kind });
+                }
             }
+            None => self.reject_unresolvable(base, href, element),
+        }
+    }
+
+    /// Records a web font to fetch (listed once per URL); `data:` fonts stay in the record
+    /// of the page or sheet that holds them.
+    pub(crate) fn add_font(&mut self, base: &Url, href: &str, element: String, kind: &'static str) {
+        let href = href.trim();
+        if href.len() > 5 && href[..5].eq_ignore_ascii_case("data:") {
+            return;
+        }
+        if let Some(url) = resolve(base, href) {
+            if self.seen.insert((url.to_string(), "font".into())) {
+                self.fonts.push(AssetRef { url, element, kind });
+            }
+        }
+    }
+
+    /// A non-empty reference that does not resolve to an http(s) URL: say why it is not
+    /// captured (`javascript:`, `ftp:`, `blob:`, a URL that does not parse…).
+    fn reject_unresolvable(&mut self, base: &Url, href: &str, element: String) {
+        if href.is_empty() || href.starts_with('#') {
+            return;
+        }
+        let reason = match base.join(href) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => "http(s) URL without a host".to_string(),
+            Ok(u) => format!(
+                "unsupported scheme {}: (only http, https and data: images are captured)",
+                u.scheme()
+            ),
+            Err(e) => format!("not a valid URL ({e})"),
+        };
+        if self.seen.insert((href.to_string(), element.clone())) {
+            self.rejected.push(Rejected {
+                reference: shown(href),
+                element,
+                reason,
+            });
         }
     }
 
@@ -126,6 +189,11 @@ impl Discovery {
         for s in other.stylesheets {
             if self.seen.insert((s.url.to_string(), "stylesheet".into())) {
                 self.stylesheets.push(s);
+            }
+        }
+        for f in other.fonts {
+            if self.seen.insert((f.url.to_string(), "font".into())) {
+                self.fonts.push(f);
             }
         }
         for i in other.inline {

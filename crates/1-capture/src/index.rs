@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::QueryParser;
+use tantivy::query::{QueryParser, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
@@ -166,11 +166,7 @@ fn open_or_create(dir: &Path) -> Result<Index, CaptureError> {
 pub(crate) struct PageIndex {
     writer: IndexWriter,
     fields: Fields,
-    pending: usize,
 }
-
-/// Pages between commits, so a long crawl's index is searchable (and survives a crash) as it goes.
-const COMMIT_EVERY: usize = 50;
 
 impl PageIndex {
     pub fn open(dir: &Path) -> Result<Self, CaptureError> {
@@ -178,11 +174,7 @@ impl PageIndex {
         let fields = fields_of(&index)?;
         // One thread, small arena: the machine is shared and pages are small.
         let writer = index.writer_with_num_threads(1, 30_000_000)?;
-        Ok(Self {
-            writer,
-            fields,
-            pending: 0,
-        })
+        Ok(Self { writer, fields })
     }
 
     pub fn add(
@@ -203,17 +195,33 @@ impl PageIndex {
             f.alt => alts.join("\n"),
             f.captured_at => captured_at,
         ))?;
-        self.pending += 1;
-        if self.pending >= COMMIT_EVERY {
-            self.commit()?;
-        }
         Ok(())
     }
 
     pub fn commit(&mut self) -> Result<(), CaptureError> {
         self.writer.commit()?;
-        self.pending = 0;
         Ok(())
+    }
+
+    /// The pages whose capture (URL and capture time) the committed index does not hold.
+    pub fn missing<'a>(&self, pages: &'a [crate::CapturedPage]) -> Result<Vec<&'a crate::CapturedPage>, CaptureError> {
+        let searcher = self.writer.index().reader()?.searcher();
+        let mut out = Vec::new();
+        for p in pages {
+            let q = TermQuery::new(Term::from_field_text(self.fields.url, &p.url), IndexRecordOption::Basic);
+            let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+            let held = match top.first() {
+                Some((_, addr)) => {
+                    let d: TantivyDocument = searcher.doc(*addr)?;
+                    d.get_first(self.fields.captured_at).and_then(|v| v.as_str()) == Some(p.fetched_at.as_str())
+                }
+                None => false,
+            };
+            if !held {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -187,6 +187,27 @@ pub struct AssetCapture {
     pub exchange: Exchange,
 }
 
+/// A `data:` image decoded from a page or stylesheet and written to WARC as a `resource`
+/// record (`WARC-Target-URI: urn:sha256:<hex>`, `WARC-Concurrent-To` the response that carried
+/// it, same `WARC-Date`). The bytes themselves arrive as an [`AssetCapture`] whose `url` is the
+/// same `urn:sha256:<hex>` and whose exchange is that response.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InlineResource {
+    /// `urn:sha256:<hex>`.
+    pub locator: String,
+    /// Hex SHA-256 of the decoded bytes.
+    pub sha256: String,
+    /// Media type declared in the `data:` URI.
+    pub media_type: String,
+    /// The page or stylesheet whose response body held the `data:` URI.
+    pub source_url: String,
+    pub source_record_id: String,
+    pub warc_file: String,
+    pub warc_offset: u64,
+    pub record_id: String,
+    pub recorded_at: String,
+}
+
 /// Crawl counters for progress display.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
@@ -231,6 +252,8 @@ pub struct CrawlSummary {
     pub resumed: bool,
     /// What resuming cut from earlier WARC files (uncommitted records after a crash).
     pub warc_repairs: Vec<String>,
+    /// Pages of earlier runs that a crash kept out of the text index, indexed on resume.
+    pub reindexed: usize,
 }
 
 /// Why a URL is on the frontier.
@@ -288,6 +311,19 @@ pub struct ResumeState {
     /// Counters of the earlier runs (pages, assets, bytes, errors).
     pub progress: Progress,
     pub exchanges: usize,
+    /// Pages the earlier runs committed; those the text index lacks are indexed again.
+    pub pages: Vec<CapturedPage>,
+}
+
+/// A page in the case, and where its response record is (to index it again after a crash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CapturedPage {
+    pub url: String,
+    /// The exchange's `WARC-Date`: the index holds this capture when its `captured_at` matches.
+    pub fetched_at: String,
+    pub warc_file: String,
+    /// Offset of the response record's gzip member.
+    pub warc_offset: u64,
 }
 
 /// An error the engine returns when it cannot persist what was captured; aborts the crawl,
@@ -312,6 +348,10 @@ pub trait CaptureSink: Send {
     /// A page referenced an asset (called for every page→asset reference; the asset may be
     /// fetched before, after, or — when the fetch fails — never).
     fn asset_referrer(&mut self, _asset_url: &str, _referrer: &Referrer) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// The WARC `resource` record of a `data:` image (after its [`CaptureSink::asset`]).
+    fn inline_resource(&mut self, _r: &InlineResource) -> Result<(), SinkError> {
         Ok(())
     }
     /// A URL that failed (DNS, connect, timeout, too large, too many redirects…).

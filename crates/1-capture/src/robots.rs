@@ -1,8 +1,79 @@
-//! robots.txt rules per host, parsed by `texting_robots` (RFC 9309 semantics).
+//! robots.txt rules per host, parsed by `texting_robots` (RFC 9309 semantics), and the
+//! fetch of a robots.txt with its redirects.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
 use texting_robots::Robot;
+use url::Url;
+
+use crate::fetch::{fetch, Attempt};
+use crate::scope::resolve;
+
+/// RFC 9309 §2.3.1.2: crawlers SHOULD follow at least five consecutive redirects for
+/// robots.txt, even across authorities; past that they MAY treat it as unavailable.
+pub const MAX_ROBOTS_REDIRECTS: usize = 5;
+
+fn gave_up(why: String) -> Rules {
+    Rules::Unavailable(format!("{why} (RFC 9309: robots.txt unavailable, crawling allowed)"))
+}
+
+/// A robots.txt fetch: every exchange it took (the request for `/robots.txt`, then each
+/// redirect target, in order; each is recorded as its own exchange) and the rules it gave.
+pub struct RobotsFetch {
+    pub hops: Vec<(Url, Attempt)>,
+    pub rules: Rules,
+}
+
+/// [`fetch_following`], with the last exchange (the one that decided) taken out of `hops`.
+pub async fn fetch_robots(
+    client: &reqwest::Client,
+    url: &Url,
+    user_agent: &HeaderValue,
+    cap: u64,
+) -> (Url, Attempt, RobotsFetch) {
+    let mut f = fetch_following(client, url, user_agent, cap).await;
+    match f.hops.pop() {
+        Some((last_url, last)) => (last_url, last, f),
+        // Unreachable: fetch_following always makes a request.
+        None => (url.clone(), fetch(client, url, user_agent, cap).await, f),
+    }
+}
+
+/// Fetches `url` (a `/robots.txt`), following up to [`MAX_ROBOTS_REDIRECTS`] redirects to
+/// http(s) URLs on any host, as RFC 9309 asks. A redirect loop, a redirect without a usable
+/// `Location`, or a sixth redirect make robots.txt "unavailable" (RFC 9309 §2.3.1.3: allow).
+pub async fn fetch_following(client: &reqwest::Client, url: &Url, user_agent: &HeaderValue, cap: u64) -> RobotsFetch {
+    let mut hops: Vec<(Url, Attempt)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut current = url.clone();
+    loop {
+        let attempt = fetch(client, &current, user_agent, cap).await;
+        seen.insert(current.to_string());
+        let outcome = match &attempt.response {
+            Err(why) => Err(Rules::unreachable(why)),
+            Ok(r) if (300..400).contains(&r.status) => match r.location.as_deref().and_then(|l| resolve(&current, l)) {
+                None => Err(gave_up(format!(
+                    "robots.txt redirect from {current} without a usable http(s) Location"
+                ))),
+                Some(next) if seen.contains(next.as_str()) => {
+                    Err(gave_up(format!("robots.txt redirect loop back to {next}")))
+                }
+                Some(_) if hops.len() >= MAX_ROBOTS_REDIRECTS => Err(gave_up(format!(
+                    "robots.txt redirected more than {MAX_ROBOTS_REDIRECTS} times"
+                ))),
+                Some(next) => Ok(next),
+            },
+            Ok(r) => Err(Rules::from_response(r.status, &r.body)),
+        };
+        hops.push((current.clone(), attempt));
+        match outcome {
+            Ok(next) => current = next,
+            Err(rules) => return RobotsFetch { hops, rules },
+        }
+    }
+}
 
 /// The product token we match `User-agent` lines against.
 pub const AGENT_TOKEN: &str = "Xiezhi";
@@ -10,6 +81,9 @@ pub const AGENT_TOKEN: &str = "Xiezhi";
 /// What a host's robots.txt lets us do.
 pub enum Rules {
     AllowAll,
+    /// robots.txt could not be obtained through its redirects (RFC 9309: treated like an
+    /// unavailable file, i.e. allow); the text says why.
+    Unavailable(String),
     /// RFC 9309 §2.3.1.4: an unreachable robots.txt (5xx, network error) means "disallow
     /// all"; the text is the refusal reason given for each URL.
     DisallowAll(String),
@@ -33,7 +107,8 @@ impl Rules {
                 // texting_robots rejects only pathological input; be conservative.
                 Err(e) => Rules::DisallowAll(format!("not fetched: robots.txt does not parse ({e})")),
             },
-            // Redirects are not followed for robots.txt; like "unavailable" (4xx) they allow.
+            // A redirect is followed by `fetch_following`; one reaching here was not
+            // followable, and like "unavailable" (4xx) it allows.
             300..=499 => Rules::AllowAll,
             s => Rules::DisallowAll(format!(
                 "not fetched: robots.txt answered HTTP {s} (RFC 9309: unavailable robots.txt means disallow)"
@@ -41,10 +116,18 @@ impl Rules {
         }
     }
 
+    /// Why robots.txt counts as unavailable after its redirects (crawling is then allowed).
+    pub fn unavailable(&self) -> Option<&str> {
+        match self {
+            Rules::Unavailable(why) => Some(why),
+            _ => None,
+        }
+    }
+
     /// `None` if allowed, else why not.
     pub fn refusal(&self, url: &str) -> Option<String> {
         match self {
-            Rules::AllowAll => None,
+            Rules::AllowAll | Rules::Unavailable(_) => None,
             Rules::DisallowAll(why) => Some(why.clone()),
             Rules::Parsed(r) => (!r.allowed(url)).then(|| "disallowed by robots.txt".to_string()),
         }

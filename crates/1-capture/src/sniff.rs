@@ -50,6 +50,19 @@ pub fn looks_like_html(body: &[u8]) -> bool {
     .any(|p| t.starts_with(p))
 }
 
+/// True when the body is an SVG document: an `<svg` element opens within the first KiB,
+/// after any BOM, XML declaration, comments or doctype (an SVG font is one too).
+pub fn looks_like_svg(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(1024)];
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let t = text.trim_start();
+    if !(t.starts_with("<svg") || t.starts_with("<?xml") || t.starts_with("<!--") || t.starts_with("<!doctype svg")) {
+        return false;
+    }
+    t.contains("<svg")
+}
+
 /// True when a Content-Type header names HTML.
 pub fn is_html_type(ct: Option<&str>) -> bool {
     ct.map(|c| c.trim().to_ascii_lowercase())
@@ -91,6 +104,16 @@ mod tests {
         assert!(looks_like_html(b"\xef\xbb\xbf  <!DOCTYPE html><p>x"));
         assert!(!looks_like_html(b"{\"json\": true}"));
         assert!(is_html_type(Some("Text/HTML; charset=utf-8")));
+    }
+
+    #[test]
+    fn sniffs_svg_documents() {
+        assert!(looks_like_svg(b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>"));
+        assert!(looks_like_svg(
+            b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n<!-- font -->\n<svg><defs><font/></defs></svg>"
+        ));
+        assert!(!looks_like_svg(b"<?xml version=\"1.0\"?><rss/>"));
+        assert!(!looks_like_svg(b"wOF2\x00\x01 <svg"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! WARC 1.1 output: one gzip member per record, fsync after each exchange, rotation.
+//! WARC 1.1 output: one gzip member per record, fsync per batch of exchanges, rotation.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -67,6 +67,64 @@ pub struct Written {
     pub offset: u64,
 }
 
+/// Gzip level of each record's member. Level 1 (the fastest deflate) keeps the writer off the
+/// critical path; images, most of the bytes, do not compress anyway. Any level is valid gzip.
+const GZIP_LEVEL: u32 = 1;
+
+/// One record as a complete gzip member, ready to append to any file whose warcinfo record
+/// is `warcinfo_id` (`None` for the warcinfo record itself). Pure, so the fetch tasks can
+/// build their records in parallel and the single writer only appends bytes.
+pub fn encode_record(spec: &RecordSpec<'_>, warcinfo_id: Option<&str>) -> Result<Vec<u8>, CaptureError> {
+    let block_len: usize = spec.block.iter().map(|b| b.len()).sum();
+    let mut digest = Sha256::new();
+    for part in spec.block {
+        digest.update(part);
+    }
+    let mut headers: HashMap<WarcHeader, Vec<u8>> = HashMap::new();
+    let mut put = |k: &str, v: &str| {
+        headers.insert(WarcHeader::Unknown(k.to_string()), v.as_bytes().to_vec());
+    };
+    put("WARC-Type", spec.warc_type);
+    put("WARC-Record-ID", spec.record_id);
+    put("WARC-Date", spec.date);
+    put("Content-Type", spec.content_type);
+    put("Content-Length", &block_len.to_string());
+    put("WARC-Block-Digest", &format!("sha256:{}", base32(&digest.finalize())));
+    if let Some(id) = warcinfo_id {
+        put("WARC-Warcinfo-ID", id);
+    }
+    for (k, v) in &spec.extra {
+        put(k, v);
+    }
+    // The header block goes through the warc crate; the block parts are streamed into the
+    // same gzip member after it, so a large body is never copied into one buffer.
+    let mut head = Vec::with_capacity(1024);
+    WarcWriter::new(&mut head)
+        .write_raw(
+            RawRecordHeader {
+                version: "1.1".to_string(),
+                headers,
+            },
+            &[],
+        )
+        .map_err(|e| CaptureError::Warc(e.to_string()))?;
+    // write_raw with an empty block wrote: headers, CRLF, (no block), CRLF CRLF.
+    let Some(head) = head.strip_suffix(b"\r\n\r\n") else {
+        return Err(CaptureError::Warc("unexpected WARC header serialisation".into()));
+    };
+    let mut gz = WholeWrites(GzEncoder::new(
+        Vec::with_capacity(block_len / 2 + 1024),
+        Compression::new(GZIP_LEVEL),
+    ));
+    let io = |e: std::io::Error| CaptureError::Warc(e.to_string());
+    gz.write_all(head).map_err(io)?;
+    for part in spec.block {
+        gz.write_all(part).map_err(io)?;
+    }
+    gz.write_all(b"\r\n\r\n").map_err(io)?;
+    gz.0.finish().map_err(io)
+}
+
 pub struct WarcOutput {
     dir: PathBuf,
     prefix: String,
@@ -77,6 +135,8 @@ pub struct WarcOutput {
     warcinfo_id: String,
     warcinfo_fields: String,
     files: Vec<String>,
+    /// Bytes were appended since the last fsync.
+    unsynced: bool,
 }
 
 /// `write` that always takes the whole buffer: the `warc` crate's writer calls `write`
@@ -112,6 +172,7 @@ impl WarcOutput {
             warcinfo_id: String::new(),
             warcinfo_fields,
             files: Vec::new(),
+            unsynced: false,
         })
     }
 
@@ -181,11 +242,9 @@ impl WarcOutput {
     /// `max_warc_bytes`. Called before each exchange so an exchange's records share a file.
     /// Returns the new file's position when it opened one.
     pub fn prepare(&mut self) -> Result<Option<WarcPosition>, CaptureError> {
-        let needs_new = match &self.file {
-            None => true,
-            Some((_, _, len)) => self.max_bytes > 0 && *len >= self.max_bytes,
-        };
-        if needs_new {
+        if self.needs_rotation() {
+            // Whatever the closing file holds must be durable before it is left behind.
+            self.sync()?;
             self.open_next()?;
             return Ok(self.position());
         }
@@ -218,81 +277,91 @@ impl WarcOutput {
         self.sync()
     }
 
+    /// The `WARC-Record-ID` of the current file's warcinfo record (records built elsewhere
+    /// with [`encode_record`] must name the file they end up in).
+    pub fn warcinfo_id(&self) -> &str {
+        &self.warcinfo_id
+    }
+
+    /// True when the next record would go to a new file (none open, or the current one full).
+    pub fn needs_rotation(&self) -> bool {
+        match &self.file {
+            None => true,
+            Some((_, _, len)) => self.max_bytes > 0 && *len >= self.max_bytes,
+        }
+    }
+
     /// Appends one record as its own gzip member; returns the member's offset.
     pub fn write(&mut self, spec: &RecordSpec<'_>) -> Result<Written, CaptureError> {
-        let block_len: usize = spec.block.iter().map(|b| b.len()).sum();
-        let mut digest = Sha256::new();
-        for part in spec.block {
-            digest.update(part);
-        }
-        let mut headers: HashMap<WarcHeader, Vec<u8>> = HashMap::new();
-        let mut put = |k: &str, v: &str| {
-            headers.insert(WarcHeader::Unknown(k.to_string()), v.as_bytes().to_vec());
-        };
-        put("WARC-Type", spec.warc_type);
-        put("WARC-Record-ID", spec.record_id);
-        put("WARC-Date", spec.date);
-        put("Content-Type", spec.content_type);
-        put("Content-Length", &block_len.to_string());
-        put("WARC-Block-Digest", &format!("sha256:{}", base32(&digest.finalize())));
-        if spec.warc_type != "warcinfo" {
-            let id = self.warcinfo_id.clone();
-            put("WARC-Warcinfo-ID", &id);
-        }
-        for (k, v) in &spec.extra {
-            put(k, v);
-        }
-        // The header block goes through the warc crate; the block parts are streamed into the
-        // same gzip member after it, so a large body is never copied into one buffer.
-        let mut head = Vec::with_capacity(1024);
-        WarcWriter::new(&mut head)
-            .write_raw(
-                RawRecordHeader {
-                    version: "1.1".to_string(),
-                    headers,
-                },
-                &[],
-            )
-            .map_err(|e| CaptureError::Warc(e.to_string()))?;
-        // write_raw with an empty block wrote: headers, CRLF, (no block), CRLF CRLF.
-        let Some(head) = head.strip_suffix(b"\r\n\r\n") else {
-            return Err(CaptureError::Warc("unexpected WARC header serialisation".into()));
-        };
-        let mut gz = WholeWrites(GzEncoder::new(
-            Vec::with_capacity(block_len / 2 + 1024),
-            Compression::default(),
-        ));
-        let io = |e: std::io::Error| CaptureError::Warc(e.to_string());
-        gz.write_all(head).map_err(io)?;
-        for part in spec.block {
-            gz.write_all(part).map_err(io)?;
-        }
-        gz.write_all(b"\r\n\r\n").map_err(io)?;
-        let member = gz.0.finish().map_err(io)?;
+        let warcinfo_id = (spec.warc_type != "warcinfo").then_some(self.warcinfo_id.as_str());
+        let member = encode_record(spec, warcinfo_id)?;
+        self.append(&member)
+    }
 
+    /// Appends a complete gzip member made by [`encode_record`]; returns its offset.
+    pub fn append(&mut self, member: &[u8]) -> Result<Written, CaptureError> {
         let Some((file, name, len)) = self.file.as_mut() else {
             return Err(CaptureError::Warc("no WARC file open".into()));
         };
         let offset = *len;
         // One write_all of a complete member: a crash leaves at most a truncated last member,
         // never a member that mixes two records.
-        file.write_all(&member)
+        file.write_all(member)
             .map_err(|e| CaptureError::io(&self.dir.join(&*name), e))?;
         *len += member.len() as u64;
+        self.unsynced = true;
         Ok(Written {
             file_name: name.clone(),
             offset,
         })
     }
 
-    /// fsync the current file (called once per exchange, before telling the sink).
+    /// fsync the current file (once per batch of exchanges, before the sink commits them).
+    /// Earlier files were synced before the rotation that closed them.
     pub fn sync(&mut self) -> Result<(), CaptureError> {
-        if let Some((file, name, _)) = self.file.as_mut() {
+        if let (true, Some((file, name, _))) = (self.unsynced, self.file.as_mut()) {
             file.sync_data()
                 .map_err(|e| CaptureError::io(&self.dir.join(&*name), e))?;
+            self.unsynced = false;
         }
         Ok(())
     }
+}
+
+/// The block of the record whose gzip member starts at `offset` in `path`, read back (at
+/// most `max` bytes of member): how a resumed crawl re-reads a page it must index again.
+pub fn read_block(path: &Path, offset: u64, max: u64) -> Result<Vec<u8>, CaptureError> {
+    use std::io::{BufReader, Read, Seek, SeekFrom};
+    let io = |e| CaptureError::io(path, e);
+    let mut f = File::open(path).map_err(io)?;
+    f.seek(SeekFrom::Start(offset)).map_err(io)?;
+    // GzDecoder stops at the end of the first member: this record.
+    let mut member = Vec::new();
+    flate2::read::GzDecoder::new(BufReader::new(f))
+        .take(max)
+        .read_to_end(&mut member)
+        .map_err(io)?;
+    let bad = |what: &str| CaptureError::Warc(format!("{} at offset {offset}: {what}", path.display()));
+    let end = find(&member, b"\r\n\r\n").ok_or_else(|| bad("no end of the WARC headers"))?;
+    let head = std::str::from_utf8(&member[..end]).map_err(|_| bad("WARC headers are not UTF-8"))?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .ok_or_else(|| bad("no Content-Length"))?;
+    let start = end + 4;
+    member
+        .get(start..start.saturating_add(len))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| bad("the record is shorter than its Content-Length"))
+}
+
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]

@@ -52,10 +52,12 @@ fn make_pki() -> Pki {
     }
 }
 
-/// axum over TLS: a listener whose accepted connections have done the TLS handshake.
+/// axum over TLS: a listener whose accepted connections have done the TLS handshake. It
+/// notes the cipher suite each handshake negotiated (the server's view).
 struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
+    ciphers: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl axum::serve::Listener for TlsListener {
@@ -68,6 +70,9 @@ impl axum::serve::Listener for TlsListener {
                 continue;
             };
             if let Ok(tls) = self.acceptor.accept(tcp).await {
+                if let Some(cs) = tls.get_ref().1.negotiated_cipher_suite() {
+                    self.ciphers.lock().expect("ciphers").push(format!("{:?}", cs.suite()));
+                }
                 return (tls, addr);
             }
         }
@@ -131,8 +136,11 @@ fn pem_blocks(text: &str) -> Vec<Vec<u8>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_chain_is_the_served_chain() {
     let pki = make_pki();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
+    // The server accepts one cipher suite, not the client's first choice (AES-256-GCM), so a
+    // recorded cipher that was guessed or defaulted would not match.
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    provider.cipher_suites = vec![rustls::crypto::aws_lc_rs::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
+    let server = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_no_client_auth()
@@ -143,9 +151,11 @@ async fn recorded_chain_is_the_served_chain() {
         .expect("server config");
     let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = tcp.local_addr().expect("addr");
+    let ciphers = Arc::new(std::sync::Mutex::new(Vec::new()));
     let listener = TlsListener {
         tcp,
         acceptor: TlsAcceptor::from(Arc::new(server)),
+        ciphers: ciphers.clone(),
     };
     tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(page)).await });
 
@@ -197,8 +207,22 @@ async fn recorded_chain_is_the_served_chain() {
             metadata += 1;
             let text = String::from_utf8_lossy(&body).into_owned();
             assert!(text.contains("server-name: 127.0.0.1\r\n"), "{text}");
-            assert!(text.contains("tls-version: "), "{text}");
+            assert!(text.contains("tls-version: TLSv1.3\r\n"), "{text}");
             assert!(text.contains("peer-certificate-chain-length: 2\r\n"), "{text}");
+            // The cipher suite, observed on a probe handshake and said to be so.
+            assert!(
+                text.contains("tls-cipher-suite: TLS13_CHACHA20_POLY1305_SHA256 (0x1303)\r\n"),
+                "{text}"
+            );
+            assert!(
+                text.contains("tls-cipher-suite-source: observed on a separate probe handshake to 127.0.0.1:"),
+                "{text}"
+            );
+            assert!(text.contains("tls-probe-version: TLSv1.3\r\n"), "{text}");
+            assert!(
+                text.contains("tls-probe-certificate-chain: identical to the chain below\r\n"),
+                "{text}"
+            );
             assert_eq!(
                 pem_blocks(&text),
                 pki.chain,
@@ -208,4 +232,13 @@ async fn recorded_chain_is_the_served_chain() {
         }
     }
     assert!(metadata >= 1, "no TLS metadata record");
+    // The server saw the crawl's connections and exactly one probe per address, all with
+    // that suite.
+    let seen = ciphers.lock().expect("ciphers").clone();
+    assert_eq!(
+        seen.len(),
+        metadata + 1,
+        "connections {seen:?}, metadata records {metadata}"
+    );
+    assert!(seen.iter().all(|c| c == "TLS13_CHACHA20_POLY1305_SHA256"), "{seen:?}");
 }

@@ -164,12 +164,17 @@ async fn images_drawn_by_stylesheets_are_assets_of_the_page() {
             .expect("sheet recorded");
         assert_eq!((ex.status, ex.kind), (200, ExchangeKind::Other));
     }
-    assert!(
-        !requests.iter().any(|p| p.starts_with("/fonts/")),
-        "fonts are not evidence: {requests:?}"
+    // A web font is a page requisite: fetched and recorded, but not an image asset.
+    assert_eq!(
+        requests.iter().filter(|p| *p == "/fonts/x.woff2").count(),
+        1,
+        "{requests:?}"
     );
+    assert!(!sink.assets.iter().any(|a| a.url.ends_with(".woff2")));
     assert!(
-        sink.failures.iter().all(|(u, _)| u.ends_with("/robots.txt")),
+        sink.failures
+            .iter()
+            .all(|(u, _)| u.ends_with("/robots.txt") || u.ends_with("/fonts/x.woff2")),
         "{:?}",
         sink.failures
     );

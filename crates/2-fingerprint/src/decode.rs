@@ -5,7 +5,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::FingerprintError;
+use crate::{svg, FingerprintError};
 
 /// Ceilings applied before any pixel buffer is allocated, so hostile headers
 /// (e.g. a PNG claiming 100000x100000) fail fast instead of exhausting memory.
@@ -31,19 +31,26 @@ impl Default for DecodeLimits {
 #[derive(Debug, Clone)]
 pub struct Decoded {
     pub image: DynamicImage,
-    pub format: ImageFormat,
+    /// MIME type of the format guessed from the content (not from any file name).
+    pub media_type: &'static str,
 }
 
 impl Decoded {
     /// MIME type of the format guessed from the content (not from any file name).
     pub fn media_type(&self) -> &'static str {
-        self.format.to_mime_type()
+        self.media_type
     }
 }
 
-/// Decodes `bytes` (format guessed from the content) within `limits`.
-/// Animated formats yield their first frame.
+/// Decodes `bytes` (format guessed from the content: raster formats by signature,
+/// SVG by its opening tags) within `limits`. Animated formats yield their first frame.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FingerprintError> {
+    if image::guess_format(bytes).is_err() && svg::looks_like_svg(bytes) {
+        return Ok(Decoded {
+            image: svg::rasterise(bytes, limits)?,
+            media_type: svg::SVG_MEDIA_TYPE,
+        });
+    }
     let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     let format = reader.format().ok_or(FingerprintError::UnknownFormat)?;
     // The JPEG decoder fills a cut-off stream with grey instead of failing; a
@@ -70,7 +77,10 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Fingerprin
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     image.apply_orientation(orientation);
-    Ok(Decoded { image, format })
+    Ok(Decoded {
+        image,
+        media_type: format.to_mime_type(),
+    })
 }
 
 /// Some decoders refuse an oversized header with a bare "limit exceeded"; name the

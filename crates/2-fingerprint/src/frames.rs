@@ -26,9 +26,12 @@ pub const MAX_DECODED_FRAMES: usize = 1000;
 /// The distinct frames of an image: one for still images.
 #[derive(Debug, Clone)]
 pub struct Frames {
-    pub format: ImageFormat,
+    /// MIME type of the format guessed from the content.
+    pub media_type: &'static str,
     /// Distinct frames in order of first appearance.
     pub frames: Vec<DynamicImage>,
+    /// 0-based position in the animation of each distinct frame's first appearance.
+    pub positions: Vec<usize>,
     /// Frames decoded (including repeats).
     pub decoded: usize,
     /// True when a cap stopped the decoding before the end of the animation.
@@ -40,13 +43,17 @@ pub fn decode_frames(bytes: &[u8], limits: &DecodeLimits) -> Result<Frames, Fing
     let still = || -> Result<Frames, FingerprintError> {
         let d = decode(bytes, limits)?;
         Ok(Frames {
-            format: d.format,
+            media_type: d.media_type,
             frames: vec![d.image],
+            positions: vec![0],
             decoded: 1,
             capped: false,
         })
     };
-    let format = image::guess_format(bytes).map_err(|_| FingerprintError::UnknownFormat)?;
+    let Ok(format) = image::guess_format(bytes) else {
+        // SVG (sniffed by `decode`) or an unknown format (`decode` names the error).
+        return still();
+    };
     match format {
         ImageFormat::Gif => {
             let mut dec = GifDecoder::new(Cursor::new(bytes)).map_err(map_image_error)?;
@@ -91,8 +98,9 @@ fn collect(
     let keep = MAX_DISTINCT_FRAMES.min(by_memory);
     let mut seen = HashSet::new();
     let mut out = Frames {
-        format,
+        media_type: format.to_mime_type(),
         frames: Vec::new(),
+        positions: Vec::new(),
         decoded: 0,
         capped: false,
     };
@@ -110,11 +118,13 @@ fn collect(
             }
             Err(e) => return Err(map_image_error(e)),
         };
+        let position = out.decoded;
         out.decoded += 1;
         let buffer = frame.into_buffer();
         let image = DynamicImage::ImageRgba8(buffer);
         if seen.insert(crate::pixel_sha256(&image)) {
             out.frames.push(image);
+            out.positions.push(position);
         }
     }
     if out.frames.is_empty() {

@@ -15,6 +15,7 @@ pub mod pdq;
 mod regions;
 pub mod sprites;
 mod stored;
+mod svg;
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -24,10 +25,13 @@ pub use decode::{decode, to_rgb_on_grey, DecodeLimits, Decoded};
 pub use error::FingerprintError;
 pub use frames::{decode_frames, Frames, MAX_DECODED_FRAMES, MAX_DISTINCT_FRAMES};
 pub use local::{descriptor_distance, mirror_descriptor, Keypoint, LocalFeatures, LOCAL_FEATURES_ID};
-pub use model::{l2_normalise, EfficientNetLite0, FeaturesAndLogits, EMBEDDING_DIM, INPUT_SIZE, NUM_CLASSES};
+pub use model::{
+    l2_normalise, resize_for_model, EfficientNetLite0, FeaturesAndLogits, EMBEDDING_DIM, INPUT_SIZE, NUM_CLASSES,
+};
 pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
 pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
 pub use stored::{decode_stored, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
+pub use svg::{looks_like_svg, MAX_SVG_SIDE, MIN_SVG_SIDE, SVG_MEDIA_TYPE};
 
 /// An image embedding model. Embeddings are L2-normalised, `dim()` long.
 pub trait Embedder: Send + Sync {
@@ -82,6 +86,35 @@ pub struct Fingerprint {
     /// stored before they existed.
     #[serde(default)]
     pub local: LocalFeatures,
+    /// Frames of an animation (GIF, APNG, animated WebP) decoded, repeats included;
+    /// 0 for a still image. The fields above describe its first frame.
+    #[serde(default)]
+    pub animation_frames: u32,
+    /// True when a cap (see [`decode_frames`]) stopped decoding before the last frame.
+    #[serde(default)]
+    pub animation_truncated: bool,
+    /// The other distinct frames of an animation, each fingerprinted in full, so a
+    /// copy shown only in a later frame is found (at most [`MAX_DISTINCT_FRAMES`] - 1).
+    #[serde(default)]
+    pub frames: Vec<FrameFingerprint>,
+}
+
+/// One more distinct frame of an animation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameFingerprint {
+    /// Where these pixels first appear in the animation, 1-based ("frame 7 of 12").
+    pub frame: u32,
+    /// The frame fingerprinted like a still image (`sha256` is still the file's).
+    pub fingerprint: Fingerprint,
+}
+
+impl Fingerprint {
+    /// The first frame (the fingerprint itself, `None` for a still image) and then each
+    /// other distinct frame with its 1-based position in the animation.
+    pub fn frame_views(&self) -> impl Iterator<Item = (Option<u32>, &Fingerprint)> {
+        let first = (self.animation_frames > 1).then_some(1);
+        std::iter::once((first, self)).chain(self.frames.iter().map(|f| (Some(f.frame), &f.fingerprint)))
+    }
 }
 
 /// What [`Fingerprinter::quick`] computes: exact hash, PDQ and global embedding.
@@ -139,22 +172,48 @@ impl Fingerprinter {
         })
     }
 
-    /// Fingerprints untrusted image bytes.
+    /// Fingerprints untrusted image bytes: a still image, or every distinct frame
+    /// of an animation (see [`Fingerprint::frames`]).
     pub fn fingerprint(&self, bytes: &[u8]) -> Result<Fingerprint, FingerprintError> {
-        let decoded = decode(bytes, &self.limits)?;
-        let rgb = to_rgb_on_grey(&decoded.image);
+        let file_sha256 = sha256(bytes);
+        let decoded = decode_frames(bytes, &self.limits)?;
+        let mut frames = decoded.frames.into_iter().zip(decoded.positions);
+        let (first, _) = frames.next().ok_or(FingerprintError::Empty)?;
+        let mut fp = self.fingerprint_image(&first, &file_sha256, decoded.media_type)?;
+        drop(first);
+        if decoded.decoded > 1 {
+            fp.animation_frames = u32::try_from(decoded.decoded).unwrap_or(u32::MAX);
+            fp.animation_truncated = decoded.capped;
+        }
+        for (image, position) in frames {
+            fp.frames.push(FrameFingerprint {
+                frame: u32::try_from(position + 1).unwrap_or(u32::MAX),
+                fingerprint: self.fingerprint_image(&image, &file_sha256, decoded.media_type)?,
+            });
+        }
+        Ok(fp)
+    }
+
+    /// Fingerprints one decoded picture (a still image or one frame).
+    fn fingerprint_image(
+        &self,
+        image: &image::DynamicImage,
+        file_sha256: &str,
+        media_type: &str,
+    ) -> Result<Fingerprint, FingerprintError> {
+        let rgb = to_rgb_on_grey(image);
         let p = pdq::pdq(&rgb);
         let (width, height) = rgb.dimensions();
         // Each sprite of a sprite sheet is a region too (see `sprites`): games copy one sprite.
         let mut wins = windows(width, height);
-        wins.extend(sprites::sprite_windows(&decoded.image));
+        wins.extend(sprites::sprite_windows(image));
         let mut crops = Vec::with_capacity(wins.len() + 1);
         crops.push(rgb.clone());
         for w in &wins {
             crops.push(image::imageops::crop_imm(&rgb, w.x, w.y, w.w, w.h).to_image());
         }
         // Keypoints on one core while the embeddings use the others.
-        let (embs, local) = rayon::join(|| self.embedder.embed(&crops), || local::extract(&decoded.image));
+        let (embs, local) = rayon::join(|| self.embedder.embed(&crops), || local::extract(image));
         let mut embs = embs?.into_iter();
         let embedding = embs
             .next()
@@ -176,11 +235,11 @@ impl Fingerprinter {
             ));
         }
         Ok(Fingerprint {
-            sha256: sha256(bytes),
-            pixel_sha256: pixel_sha256(&decoded.image),
+            sha256: file_sha256.to_string(),
+            pixel_sha256: pixel_sha256(image),
             width,
             height,
-            media_type: decoded.media_type().to_string(),
+            media_type: media_type.to_string(),
             pdq: p.hash.to_hex(),
             pdq_quality: p.quality,
             pdq_variants: p.variants.iter().map(PdqHash::to_hex).collect(),
@@ -188,6 +247,9 @@ impl Fingerprinter {
             embedding,
             regions,
             local,
+            animation_frames: 0,
+            animation_truncated: false,
+            frames: Vec::new(),
         })
     }
 }

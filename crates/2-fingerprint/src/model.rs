@@ -343,19 +343,27 @@ impl EfficientNetLite0 {
     }
 }
 
-/// Resizes to 224x224 (triangle filter; skipped when already that size) and
-/// appends (x-127)/128 in HWC order.
+/// The model's input size: 224x224 (triangle filter), the image itself when it
+/// already has that size.
+pub fn resize_for_model(img: &RgbImage) -> std::borrow::Cow<'_, RgbImage> {
+    if img.dimensions() == (INPUT_SIZE, INPUT_SIZE) {
+        std::borrow::Cow::Borrowed(img)
+    } else {
+        std::borrow::Cow::Owned(image::imageops::resize(
+            img,
+            INPUT_SIZE,
+            INPUT_SIZE,
+            image::imageops::FilterType::Triangle,
+        ))
+    }
+}
+
+/// Resizes to 224x224 (see [`resize_for_model`]) and appends (x-127)/128 in HWC order.
 pub fn preprocess_into(img: &RgbImage, out: &mut Vec<f32>) -> Result<(), FingerprintError> {
     if img.width() == 0 || img.height() == 0 {
         return Err(FingerprintError::Empty);
     }
-    let resized;
-    let img = if img.dimensions() == (INPUT_SIZE, INPUT_SIZE) {
-        img
-    } else {
-        resized = image::imageops::resize(img, INPUT_SIZE, INPUT_SIZE, image::imageops::FilterType::Triangle);
-        &resized
-    };
+    let img = resize_for_model(img);
     out.extend(img.as_raw().iter().map(|&v| (v as f32 - 127.0) / 128.0));
     Ok(())
 }

@@ -158,21 +158,57 @@ fn jarosz_filter(buf: &mut [f32], rows: usize, cols: usize) {
     let wr = jarosz_window(cols);
     let wc = jarosz_window(rows);
     let mut tmp = vec![0f32; buf.len()];
-    let mut col_in = vec![0f32; rows];
-    let mut col_out = vec![0f32; rows];
     for _ in 0..2 {
         for (src, dst) in buf.chunks_exact(cols).zip(tmp.chunks_exact_mut(cols)) {
             box_1d(src, dst, wr);
         }
-        for j in 0..cols {
-            for i in 0..rows {
-                col_in[i] = tmp[i * cols + j];
-            }
-            box_1d(&col_in, &mut col_out, wc);
-            for i in 0..rows {
-                buf[i * cols + j] = col_out[i];
-            }
+        box_columns(&tmp, buf, rows, cols, wc);
+    }
+}
+
+/// [`box_1d`] down every column at once, a whole row per step: each column sees the
+/// same float operations in the same order (so the same bits), but memory is read
+/// row by row instead of with a stride of `cols` (the strided pass dominated).
+fn box_columns(input: &[f32], out: &mut [f32], rows: usize, cols: usize, full: usize) {
+    let full = full.clamp(1, rows);
+    let half = (full + 2) / 2;
+    let row = |i: usize| &input[i * cols..][..cols];
+    let mut sum = vec![0f32; cols];
+    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
+    let mut n = 0usize;
+    let emit = |out: &mut [f32], oi: usize, sum: &[f32], n: usize| {
+        for (o, s) in out[oi * cols..][..cols].iter_mut().zip(sum) {
+            *o = s / n as f32;
         }
+    };
+    for _ in 0..half - 1 {
+        sum.iter_mut().zip(row(ri)).for_each(|(s, v)| *s += v);
+        n += 1;
+        ri += 1;
+    }
+    for _ in 0..full - half + 1 {
+        sum.iter_mut().zip(row(ri)).for_each(|(s, v)| *s += v);
+        n += 1;
+        emit(out, oi, &sum, n);
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..rows - full {
+        sum.iter_mut().zip(row(ri)).zip(row(li)).for_each(|((s, a), d)| {
+            *s += a;
+            *s -= d;
+        });
+        emit(out, oi, &sum, n);
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..half - 1 {
+        sum.iter_mut().zip(row(li)).for_each(|(s, d)| *s -= d);
+        n -= 1;
+        emit(out, oi, &sum, n);
+        li += 1;
+        oi += 1;
     }
 }
 

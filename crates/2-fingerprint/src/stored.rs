@@ -14,7 +14,8 @@ use crate::{Fingerprint, FingerprintError};
 const MAGIC: &[u8; 4] = b"XZFP";
 /// Bump whenever the serialised layout of [`Fingerprint`] (or anything inside
 /// it) changes: older blobs then read as "stale" and are recomputed.
-pub const STORED_FORMAT_VERSION: u16 = 1;
+/// 2: animation frames (`animation_frames`, `frames`) added.
+pub const STORED_FORMAT_VERSION: u16 = 2;
 
 /// What a stored blob turned out to be.
 #[derive(Debug)]

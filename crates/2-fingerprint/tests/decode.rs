@@ -198,7 +198,7 @@ fn every_distinct_gif_frame_is_returned_once() {
     );
     let gif = animated_gif(&[a.clone(), b.clone(), a.clone(), b.clone(), c.clone(), a.clone()]);
     let frames = xiezhi_fingerprint::decode_frames(&gif, &DecodeLimits::default()).expect("gif");
-    assert_eq!(frames.format, ImageFormat::Gif);
+    assert_eq!(frames.media_type, "image/gif");
     assert_eq!(frames.decoded, 6);
     assert_eq!(frames.frames.len(), 3, "repeats removed");
     assert!(!frames.capped);

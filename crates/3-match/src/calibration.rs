@@ -1,4 +1,4 @@
-//! The fitted weights of [`crate::calibrated_score`]: a logistic regression over
+//! The fitted weights of [`crate::score`]: a logistic regression over
 //! [`crate::features`], fitted by `bench/detect/evaluate.py` on the training split
 //! of the copy-detection benchmark and built into the binary, with the error
 //! rates it measured on the held-out split (cited by the evidence report).

@@ -6,46 +6,61 @@
 //! a fixed, seeded random orthonormal projection from the model's dimension to
 //! [`INDEX_DIM`] (Johnson–Lindenstrauss: cosines are preserved up to a small
 //! error, with no training data needed, so a case with three references gets the
-//! same projection as one with a million), re-normalised and quantised to i8
-//! with a per-vector scale: 260 bytes per vector instead of 5,120. The graph is
-//! HNSW (`instant-distance`, M = 32). The index only shortlists: every
-//! shortlisted reference is then compared with the full fingerprints.
+//! same projection as one with a million), quantised to i8 with a per-vector
+//! scale (cosine is scale-free, so the scale need not be stored): 256 bytes per
+//! vector instead of 5,120. The graph is HNSW from `usearch` (chosen by
+//! measurement against `instant-distance` and `hnsw_rs`, `bench/results/ann.md`):
+//! parallel build, incremental insert and removal, and a compact serialised form.
+//! The index only shortlists: every shortlisted reference is then compared with
+//! the full fingerprints.
 //!
-//! Persisted as one file: `"XZANN"`, format version, then postcard of
-//! ([`IndexHeader`], graph). The header carries the model id and a key over the
-//! reference set, so a changed model or reference set is seen and the index rebuilt.
+//! Persisted as one file (see [`ReferenceIndex::save`]): `"XZANN"`, format
+//! version, the [`IndexHeader`] (model id and a key over the reference set, so a
+//! changed model or reference set is seen), the vector → reference table with a
+//! digest per reference (so new references are added without a rebuild), the
+//! SHA-256 of the graph, then usearch's own serialisation of the graph. The
+//! digest is checked before usearch reads a byte: a damaged graph is reported,
+//! never handed to C++ code that trusts its offsets.
 
-use std::collections::HashMap;
-use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use instant_distance::{Builder, HnswMap, Point, Search};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 use xiezhi_fingerprint::Fingerprint;
 
 /// Dimension of the reduced vectors.
 pub const INDEX_DIM: usize = 256;
 /// Bump when the file layout, the projection or the quantisation changes.
-pub const INDEX_FORMAT_VERSION: u32 = 1;
+/// Version 1 was an `instant-distance` graph: such files are rebuilt, not read.
+pub const INDEX_FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 5] = b"XZANN";
 /// Seed of the projection matrix; part of the index format.
 const PROJECTION_SEED: u64 = 0x5849_455a_4849_0001;
-/// Build and search breadth of the HNSW graph (instant-distance's `ef`);
-/// measured in `bench/ann`: recall@10 ≥ 0.95 on 1M vectors at this setting.
-pub const EF_CONSTRUCTION: usize = 100;
-pub const EF_SEARCH: usize = 64;
+/// HNSW links per node (M) and build / search breadth (ef), chosen in
+/// `bench/ann` for recall@10 on real embeddings and p99 latency at 1M vectors.
+pub const CONNECTIVITY: usize = 16;
+pub const EXPANSION_ADD: usize = 128;
+pub const EXPANSION_SEARCH: usize = 96;
+/// Header and table sizes above which a file is refused rather than allocated.
+const MAX_HEADER_BYTES: u64 = 1 << 20;
+const MAX_TABLE_BYTES: u64 = 1 << 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     #[error("index file {path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("index file {path}: {reason}")]
-    Format { path: std::path::PathBuf, reason: String },
+    Format { path: PathBuf, reason: String },
+    #[error("reference index: {0}")]
+    Ann(String),
+}
+
+fn ann_err(e: impl std::fmt::Display) -> IndexError {
+    IndexError::Ann(e.to_string())
 }
 
 /// What one indexed vector belongs to.
@@ -57,23 +72,25 @@ pub struct IndexEntry {
     pub region: Option<u16>,
 }
 
-/// A reduced, quantised, unit-length vector.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Code {
-    q: Box<[i8]>,
-    /// 1 / quantisation scale, so `q · q' × inv × inv'` ≈ cosine.
-    inv: f32,
-}
+/// A reduced, quantised vector (cosine with another code ≈ cosine of the embeddings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code(Box<[i8]>);
 
-impl Point for Code {
-    fn distance(&self, other: &Self) -> f32 {
-        let dot: i32 = self
-            .q
-            .iter()
-            .zip(other.q.iter())
-            .map(|(a, b)| i32::from(*a) * i32::from(*b))
-            .sum();
-        1.0 - dot as f32 * self.inv * other.inv
+impl Code {
+    pub fn as_slice(&self) -> &[i8] {
+        &self.0
+    }
+
+    /// Cosine between two codes (exact on the quantised values).
+    pub fn cosine(&self, other: &Code) -> f32 {
+        let (mut ab, mut aa, mut bb) = (0i64, 0i64, 0i64);
+        for (a, b) in self.0.iter().zip(other.0.iter()) {
+            let (a, b) = (i64::from(*a), i64::from(*b));
+            ab += a * b;
+            aa += a * a;
+            bb += b * b;
+        }
+        ab as f32 / ((aa as f32).sqrt() * (bb as f32).sqrt()).max(f32::MIN_POSITIVE)
     }
 }
 
@@ -126,7 +143,7 @@ fn make_projection(dim: usize) -> Vec<f32> {
     out
 }
 
-/// Projects, re-normalises and quantises one embedding. `None` for an empty or zero vector.
+/// Projects and quantises one embedding. `None` for an empty, zero or non-finite vector.
 pub fn encode(embedding: &[f32]) -> Option<Code> {
     let dim = embedding.len();
     if dim == 0 {
@@ -137,14 +154,13 @@ pub fn encode(embedding: &[f32]) -> Option<Code> {
         .chunks_exact(dim)
         .map(|row| row.iter().zip(embedding).map(|(a, b)| a * b).sum())
         .collect();
-    let norm = reduced.iter().map(|v| v * v).sum::<f32>().sqrt();
-    let max = reduced.iter().fold(0f32, |m, v| m.max(v.abs())) / norm;
-    if !(norm.is_finite() && norm > 0.0 && max > 0.0) {
+    let max = reduced.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if !(max.is_finite() && max > 0.0) {
         return None;
     }
+    // Largest component to ±127: the most precision i8 can give this vector.
     let scale = 127.0 / max;
-    let q = reduced.iter().map(|v| (v / norm * scale).round() as i8).collect();
-    Some(Code { q, inv: 1.0 / scale })
+    Some(Code(reduced.iter().map(|v| (v * scale).round() as i8).collect()))
 }
 
 /// Identifies the set of vectors an index was built from.
@@ -154,13 +170,82 @@ pub struct IndexHeader {
     pub model_id: String,
     /// See [`ReferenceIndex::key`].
     pub key: String,
+    /// Vectors currently searchable.
     pub vectors: u64,
+}
+
+/// Where a reference's vectors are and what they were made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RefSlot {
+    /// [`reference_digest`] of the fingerprint that was indexed.
+    digest: [u8; 32],
+    /// usearch keys of its vectors (positions in the entry table).
+    keys: Vec<u64>,
+}
+
+/// Vector table: key (position) → owner, plus each reference's slot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Table {
+    entries: Vec<IndexEntry>,
+    refs: BTreeMap<i64, RefSlot>,
+}
+
+/// How [`ReferenceIndex::sync`] brought an index up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncReport {
+    pub added_references: usize,
+    pub removed_references: usize,
+    pub added_vectors: usize,
 }
 
 /// The reference index.
 pub struct ReferenceIndex {
     header: IndexHeader,
-    map: HnswMap<Code, IndexEntry>,
+    table: Table,
+    ann: Index,
+}
+
+fn new_ann() -> Result<Index, IndexError> {
+    Index::new(&IndexOptions {
+        dimensions: INDEX_DIM,
+        metric: MetricKind::Cos,
+        quantization: ScalarKind::I8,
+        connectivity: CONNECTIVITY,
+        expansion_add: EXPANSION_ADD,
+        expansion_search: EXPANSION_SEARCH,
+        multi: false,
+    })
+    .map_err(ann_err)
+}
+
+/// Digest of what a reference contributes to the index (id, bytes, embeddings).
+fn reference_digest(id: i64, fp: &Fingerprint) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(id.to_le_bytes());
+    h.update(fp.model_id.as_bytes());
+    h.update([0]);
+    h.update(fp.sha256.as_bytes());
+    for emb in std::iter::once(&fp.embedding).chain(fp.regions.iter().map(|r| &r.embedding)) {
+        h.update((emb.len() as u64).to_le_bytes());
+        for v in emb {
+            h.update(v.to_le_bytes());
+        }
+    }
+    h.finalize().into()
+}
+
+/// The vectors a fingerprint contributes: whole image first, then each region.
+fn reference_codes(id: i64, fp: &Fingerprint) -> Vec<(IndexEntry, Code)> {
+    let regions = fp
+        .regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (u16::try_from(i).ok(), &r.embedding))
+        .filter(|(i, _)| i.is_some());
+    std::iter::once((None, &fp.embedding))
+        .chain(regions)
+        .filter_map(|(region, emb)| encode(emb).map(|c| (IndexEntry { reference: id, region }, c)))
+        .collect()
 }
 
 impl ReferenceIndex {
@@ -184,47 +269,160 @@ impl ReferenceIndex {
         hex::encode(h.finalize())
     }
 
-    /// Builds the index from reference fingerprints (whole image and regions).
-    /// Fingerprints of another model are left out.
-    pub fn build<'a>(model_id: &str, key: String, refs: impl IntoIterator<Item = (i64, &'a Fingerprint)>) -> Self {
-        let mut points = Vec::new();
-        let mut values = Vec::new();
-        for (id, fp) in refs {
-            if fp.model_id != model_id {
-                continue;
-            }
-            let regions = fp
-                .regions
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (Some(i as u16), &r.embedding));
-            for (region, emb) in std::iter::once((None, &fp.embedding)).chain(regions) {
-                if let Some(code) = encode(emb) {
-                    points.push(code);
-                    values.push(IndexEntry { reference: id, region });
-                }
-            }
-        }
-        Self::from_codes(model_id, key, points, values)
-    }
-
-    /// Builds from already encoded vectors (used by the benchmark).
-    pub fn from_codes(model_id: &str, key: String, points: Vec<Code>, values: Vec<IndexEntry>) -> Self {
-        let vectors = points.len() as u64;
-        let map = Builder::default()
-            .ef_construction(EF_CONSTRUCTION)
-            .ef_search(EF_SEARCH)
-            .seed(PROJECTION_SEED)
-            .build(points, values);
-        ReferenceIndex {
+    /// An empty index for `model_id`.
+    pub fn empty(model_id: &str, key: String) -> Result<Self, IndexError> {
+        Ok(ReferenceIndex {
             header: IndexHeader {
                 format_version: INDEX_FORMAT_VERSION,
                 model_id: model_id.to_string(),
                 key,
-                vectors,
+                vectors: 0,
             },
-            map,
+            table: Table::default(),
+            ann: new_ann()?,
+        })
+    }
+
+    /// Builds the index from reference fingerprints (whole image and regions).
+    /// Fingerprints of another model are left out.
+    pub fn build<'a>(
+        model_id: &str,
+        key: String,
+        refs: impl IntoIterator<Item = (i64, &'a Fingerprint)>,
+    ) -> Result<Self, IndexError> {
+        let mut index = Self::empty(model_id, key)?;
+        index.add(refs)?;
+        Ok(index)
+    }
+
+    /// Builds from already encoded vectors, key `i` for `codes[i]` (used by the benchmark).
+    pub fn from_codes(
+        model_id: &str,
+        key: String,
+        codes: Vec<Code>,
+        entries: Vec<IndexEntry>,
+    ) -> Result<Self, IndexError> {
+        let mut index = Self::empty(model_id, key)?;
+        for (k, e) in entries.iter().enumerate() {
+            index
+                .table
+                .refs
+                .entry(e.reference)
+                .or_insert_with(|| RefSlot {
+                    digest: [0; 32],
+                    keys: Vec::new(),
+                })
+                .keys
+                .push(k as u64);
         }
+        index.table.entries = entries;
+        index.insert(0, &codes)?;
+        Ok(index)
+    }
+
+    /// Adds `codes` under keys `first..`, in parallel (usearch's insert is thread-safe).
+    fn insert(&mut self, first: u64, codes: &[Code]) -> Result<(), IndexError> {
+        if codes.is_empty() {
+            return Ok(());
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(codes.len());
+        let needed = self.ann.size() + codes.len();
+        if needed > self.ann.capacity() {
+            // Grow geometrically so that one-by-one additions stay cheap.
+            let capacity = needed.max(self.ann.capacity() * 3 / 2);
+            self.ann
+                .reserve_capacity_and_threads(capacity, threads)
+                .map_err(ann_err)?;
+        }
+        let chunk = codes.len().div_ceil(threads);
+        let ann = &self.ann;
+        std::thread::scope(|s| {
+            let workers: Vec<_> = codes
+                .chunks(chunk)
+                .enumerate()
+                .map(|(t, part)| {
+                    s.spawn(move || {
+                        for (i, code) in part.iter().enumerate() {
+                            let key = first + (t * chunk + i) as u64;
+                            ann.add(key, code.as_slice()).map_err(ann_err)?;
+                        }
+                        Ok::<(), IndexError>(())
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .try_for_each(|w| w.join().unwrap_or_else(|_| Err(ann_err("index worker panicked"))))
+        })?;
+        self.header.vectors = self.ann.size() as u64;
+        Ok(())
+    }
+
+    /// Adds references not yet in the index (a reference already present is left as is;
+    /// fingerprints of another model are left out).
+    pub fn add<'a>(&mut self, refs: impl IntoIterator<Item = (i64, &'a Fingerprint)>) -> Result<(), IndexError> {
+        let first = self.table.entries.len() as u64;
+        let mut codes = Vec::new();
+        for (id, fp) in refs {
+            if fp.model_id != self.header.model_id || self.table.refs.contains_key(&id) {
+                continue;
+            }
+            let vectors = reference_codes(id, fp);
+            let start = first + codes.len() as u64;
+            self.table.refs.insert(
+                id,
+                RefSlot {
+                    digest: reference_digest(id, fp),
+                    keys: (start..start + vectors.len() as u64).collect(),
+                },
+            );
+            for (entry, code) in vectors {
+                self.table.entries.push(entry);
+                codes.push(code);
+            }
+        }
+        self.insert(first, &codes)
+    }
+
+    /// Brings the index up to date with `refs` without rebuilding it: references
+    /// no longer present (or whose fingerprint changed) are removed, new ones added.
+    pub fn sync<'a>(
+        &mut self,
+        key: String,
+        refs: impl IntoIterator<Item = (i64, &'a Fingerprint)> + Clone,
+    ) -> Result<SyncReport, IndexError> {
+        let model = self.header.model_id.clone();
+        let wanted: HashMap<i64, [u8; 32]> = refs
+            .clone()
+            .into_iter()
+            .filter(|(_, fp)| fp.model_id == model)
+            .map(|(id, fp)| (id, reference_digest(id, fp)))
+            .collect();
+        let stale: Vec<i64> = self
+            .table
+            .refs
+            .iter()
+            .filter(|(id, slot)| wanted.get(id) != Some(&slot.digest))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &stale {
+            if let Some(slot) = self.table.refs.remove(id) {
+                for k in slot.keys {
+                    self.ann.remove(k).map_err(ann_err)?;
+                }
+            }
+        }
+        let (refs_before, vectors_before) = (self.table.refs.len(), self.table.entries.len());
+        self.add(refs)?;
+        self.header.key = key;
+        self.header.vectors = self.ann.size() as u64;
+        Ok(SyncReport {
+            added_references: self.table.refs.len() - refs_before,
+            removed_references: stale.len(),
+            added_vectors: self.table.entries.len() - vectors_before,
+        })
     }
 
     pub fn header(&self) -> &IndexHeader {
@@ -240,21 +438,30 @@ impl ReferenceIndex {
     }
 
     /// Up to `k` nearest indexed vectors to `code`, nearest first, with their approximate cosine.
-    pub fn search_code(&self, code: &Code, k: usize, search: &mut Search) -> Vec<(IndexEntry, f32)> {
-        if self.is_empty() {
+    pub fn search_code(&self, code: &Code, k: usize) -> Vec<(IndexEntry, f32)> {
+        if self.is_empty() || k == 0 {
             return Vec::new();
         }
-        self.map
-            .search(code, search)
-            .take(k)
-            .map(|item| (*item.value, 1.0 - item.distance))
+        // A failed search (it cannot fail for a code of the right length) shortlists nothing;
+        // the exact/PDQ checks of the caller still run.
+        let Ok(found) = self.ann.search(code.as_slice(), k) else {
+            return Vec::new();
+        };
+        found
+            .keys
+            .iter()
+            .zip(&found.distances)
+            .filter_map(|(key, d)| {
+                let entry = usize::try_from(*key).ok().and_then(|k| self.table.entries.get(k))?;
+                Some((*entry, 1.0 - d))
+            })
             .collect()
     }
 
     /// Up to `k` nearest indexed vectors to an embedding.
     pub fn search(&self, embedding: &[f32], k: usize) -> Vec<(IndexEntry, f32)> {
         match encode(embedding) {
-            Some(code) => self.search_code(&code, k, &mut Search::default()),
+            Some(code) => self.search_code(&code, k),
             None => Vec::new(),
         }
     }
@@ -266,17 +473,10 @@ impl ReferenceIndex {
         if candidate.model_id != self.header.model_id {
             return Vec::new();
         }
-        let mut search = Search::default();
         let mut out = Vec::new();
         let queries = std::iter::once(&candidate.embedding).chain(candidate.regions.iter().map(|r| &r.embedding));
         for q in queries {
-            if let Some(code) = encode(q) {
-                out.extend(
-                    self.search_code(&code, k, &mut search)
-                        .into_iter()
-                        .map(|(e, _)| e.reference),
-                );
-            }
+            out.extend(self.search(q, k).into_iter().map(|(e, _)| e.reference));
         }
         out.sort_unstable();
         out.dedup();
@@ -284,11 +484,25 @@ impl ReferenceIndex {
     }
 
     /// Writes the index to `path` atomically (temp file in the same folder, fsync, rename).
+    ///
+    /// Layout: `"XZANN"`, u32 version, u64 length + postcard [`IndexHeader`],
+    /// u64 length + postcard table, SHA-256 of the graph bytes, u64 length + graph
+    /// (usearch's serialisation). Integers little-endian.
     pub fn save(&self, path: &Path) -> Result<(), IndexError> {
         let io = |source| IndexError::Io {
             path: path.to_path_buf(),
             source,
         };
+        let ser = |e: postcard::Error| IndexError::Format {
+            path: path.to_path_buf(),
+            reason: format!("cannot serialise: {e}"),
+        };
+        let header = postcard::to_stdvec(&self.header).map_err(ser)?;
+        let table = postcard::to_stdvec(&self.table).map_err(ser)?;
+        let mut graph = vec![0u8; self.ann.serialized_length()];
+        self.ann.save_to_buffer(&mut graph).map_err(ann_err)?;
+        let digest: [u8; 32] = Sha256::digest(&graph).into();
+
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
         let tmp = path.with_extension("tmp");
@@ -296,10 +510,13 @@ impl ReferenceIndex {
         let mut w = BufWriter::new(file);
         w.write_all(MAGIC).map_err(io)?;
         w.write_all(&INDEX_FORMAT_VERSION.to_le_bytes()).map_err(io)?;
-        let w = postcard::to_io(&(&self.header, &self.map), w).map_err(|e| IndexError::Format {
-            path: path.to_path_buf(),
-            reason: format!("cannot serialise: {e}"),
-        })?;
+        for part in [&header, &table] {
+            w.write_all(&(part.len() as u64).to_le_bytes()).map_err(io)?;
+            w.write_all(part).map_err(io)?;
+        }
+        w.write_all(&digest).map_err(io)?;
+        w.write_all(&(graph.len() as u64).to_le_bytes()).map_err(io)?;
+        w.write_all(&graph).map_err(io)?;
         let file = w.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
@@ -307,63 +524,143 @@ impl ReferenceIndex {
 
     /// Reads only the header of an index file (to decide whether it is current).
     pub fn read_header(path: &Path) -> Result<IndexHeader, IndexError> {
-        let bytes = std::fs::read(path).map_err(|source| IndexError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let body = check_magic(path, &bytes)?;
-        postcard::take_from_bytes::<IndexHeader>(body)
-            .map(|(h, _)| h)
-            .map_err(|e| IndexError::Format {
-                path: path.to_path_buf(),
-                reason: format!("corrupt header: {e}"),
-            })
+        let mut r = FileReader::open(path)?;
+        r.header()
     }
 
     /// Loads an index written by [`save`](Self::save).
     pub fn load(path: &Path) -> Result<Self, IndexError> {
-        let bytes = std::fs::read(path).map_err(|source| IndexError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let body = check_magic(path, &bytes)?;
-        let (header, map): (IndexHeader, HnswMap<Code, IndexEntry>) =
-            postcard::from_bytes(body).map_err(|e| IndexError::Format {
-                path: path.to_path_buf(),
-                reason: format!("corrupt: {e}"),
-            })?;
-        if map.values.len() as u64 != header.vectors {
-            return Err(IndexError::Format {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "header says {} vectors, graph holds {}",
-                    header.vectors,
-                    map.values.len()
-                ),
-            });
+        let mut r = FileReader::open(path)?;
+        let header = r.header()?;
+        let table: Table = r.part("vector table", MAX_TABLE_BYTES)?;
+        let digest: [u8; 32] = r.array("graph digest")?;
+        let graph = r.bytes("graph", u64::MAX)?;
+        r.end()?;
+        if <[u8; 32]>::from(Sha256::digest(&graph)) != digest {
+            return Err(r.bad("graph does not match its SHA-256 (damaged file)".into()));
         }
-        Ok(ReferenceIndex { header, map })
+        let meta = Index::metadata_from_buffer(&graph).map_err(|e| r.bad(format!("graph header: {e}")))?;
+        if meta.dimensions != INDEX_DIM as u64 || meta.quantization != ScalarKind::I8 {
+            return Err(r.bad(format!(
+                "graph of {} dimensions / {:?}, this build uses {INDEX_DIM} / I8",
+                meta.dimensions, meta.quantization
+            )));
+        }
+        let ann = new_ann()?;
+        ann.load_from_buffer(&graph).map_err(|e| r.bad(format!("graph: {e}")))?;
+        let live: usize = table.refs.values().map(|s| s.keys.len()).sum();
+        if ann.size() as u64 != header.vectors || live != ann.size() {
+            return Err(r.bad(format!(
+                "header says {} vectors, table {live}, graph holds {}",
+                header.vectors,
+                ann.size()
+            )));
+        }
+        if table
+            .refs
+            .values()
+            .flat_map(|s| &s.keys)
+            .any(|k| *k >= table.entries.len() as u64)
+        {
+            return Err(r.bad("vector table refers past its end".into()));
+        }
+        // Searching is allowed to use this build's breadth, whatever the file says.
+        ann.change_expansion_search(EXPANSION_SEARCH);
+        ann.change_expansion_add(EXPANSION_ADD);
+        Ok(ReferenceIndex { header, table, ann })
     }
 }
 
-fn check_magic<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a [u8], IndexError> {
-    let bad = |reason: String| IndexError::Format {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let rest = bytes
-        .strip_prefix(MAGIC.as_slice())
-        .ok_or_else(|| bad("not a Xiezhi index (no XZANN header)".into()))?;
-    let (version, body) = rest
-        .split_first_chunk::<4>()
-        .ok_or_else(|| bad("header cut short".into()))?;
-    let version = u32::from_le_bytes(*version);
-    if version != INDEX_FORMAT_VERSION {
-        return Err(bad(format!(
-            "format version {version}, this build reads {INDEX_FORMAT_VERSION}"
-        )));
+/// Sequential reader of the parts of an index file, with errors naming the file.
+struct FileReader {
+    path: PathBuf,
+    r: BufReader<std::fs::File>,
+    len: u64,
+    pos: u64,
+}
+
+impl FileReader {
+    fn open(path: &Path) -> Result<Self, IndexError> {
+        let io = |source| IndexError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let mut r = FileReader {
+            path: path.to_path_buf(),
+            r: BufReader::with_capacity(1 << 16, file),
+            len,
+            pos: 0,
+        };
+        let magic: [u8; 5] = r.array("magic")?;
+        if &magic != MAGIC {
+            return Err(r.bad("not a Xiezhi index (no XZANN header)".into()));
+        }
+        let version = u32::from_le_bytes(r.array("format version")?);
+        if version != INDEX_FORMAT_VERSION {
+            return Err(r.bad(format!(
+                "format version {version}, this build reads {INDEX_FORMAT_VERSION}"
+            )));
+        }
+        Ok(r)
     }
-    Ok(body)
+
+    fn bad(&self, reason: String) -> IndexError {
+        IndexError::Format {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], IndexError> {
+        let mut buf = [0u8; N];
+        self.fill(&mut buf, what)?;
+        Ok(buf)
+    }
+
+    fn fill(&mut self, buf: &mut [u8], what: &str) -> Result<(), IndexError> {
+        if self.len - self.pos < buf.len() as u64 {
+            return Err(self.bad(format!("cut short in the {what}")));
+        }
+        self.r.read_exact(buf).map_err(|source| IndexError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+
+    /// A length-prefixed byte string of at most `max` bytes (and never past the file's end).
+    fn bytes(&mut self, what: &str, max: u64) -> Result<Vec<u8>, IndexError> {
+        let n = u64::from_le_bytes(self.array(what)?);
+        if n > max || n > self.len - self.pos {
+            return Err(self.bad(format!("{what} of {n} bytes does not fit the file")));
+        }
+        let mut buf = vec![0u8; n as usize];
+        self.fill(&mut buf, what)?;
+        Ok(buf)
+    }
+
+    fn part<T: serde::de::DeserializeOwned>(&mut self, what: &str, max: u64) -> Result<T, IndexError> {
+        let bytes = self.bytes(what, max)?;
+        postcard::from_bytes(&bytes).map_err(|e| self.bad(format!("corrupt {what}: {e}")))
+    }
+
+    fn header(&mut self) -> Result<IndexHeader, IndexError> {
+        let header: IndexHeader = self.part("header", MAX_HEADER_BYTES)?;
+        if header.format_version != INDEX_FORMAT_VERSION {
+            return Err(self.bad(format!("header says format {}", header.format_version)));
+        }
+        Ok(header)
+    }
+
+    fn end(&self) -> Result<(), IndexError> {
+        if self.pos != self.len {
+            return Err(self.bad(format!("{} unexpected bytes after the graph", self.len - self.pos)));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -400,9 +697,13 @@ mod tests {
         );
         let c = unit((0..1280).map(|i| ((i * 104_729) % 97) as f32).collect());
         let (ca, cb, cc) = (encode(&a).unwrap(), encode(&b).unwrap(), encode(&c).unwrap());
-        assert!(ca.distance(&ca).abs() < 0.01, "{}", ca.distance(&ca));
-        assert!(ca.distance(&cb) < ca.distance(&cc));
+        assert!((ca.cosine(&ca) - 1.0).abs() < 1e-6, "{}", ca.cosine(&ca));
+        assert!(ca.cosine(&cb) > ca.cosine(&cc));
+        // The quantised cosine stays close to the cosine of the embeddings.
+        let exact: f32 = a.iter().zip(&c).map(|(x, y)| x * y).sum();
+        assert!((ca.cosine(&cc) - exact).abs() < 0.1, "{} vs {exact}", ca.cosine(&cc));
         assert!(encode(&[0.0; 1280]).is_none());
+        assert!(encode(&[f32::NAN; 1280]).is_none());
         assert!(encode(&[]).is_none());
     }
 }

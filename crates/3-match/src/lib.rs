@@ -19,21 +19,13 @@ pub const PDQ_MATCH_THRESHOLD: u32 = 31;
 /// against trusting the hash (flat or nearly blank images all hash alike).
 pub const PDQ_MIN_QUALITY: u32 = 50;
 
-/// Provisional weights of [`score`]; see [`METHOD`].
-pub const W_BIAS: f32 = -16.0;
-pub const W_PDQ: f32 = 8.0;
-pub const W_EMBEDDING: f32 = 4.0;
-pub const W_REGION: f32 = 20.0;
-pub const W_LOCAL: f32 = 20.0;
-/// Ceiling of the similarity part of `z` (PDQ + embeddings) unless PDQ is
-/// within [`PDQ_MATCH_THRESHOLD`]: sigmoid(W_BIAS + 19) = 0.95, so "looks
-/// alike" alone never claims more than that.
-pub const SIMILARITY_CAP: f32 = 19.0;
 /// Local-feature inliers at or below this count as no evidence: the most seen
 /// on any unrelated pair of the test and demo images was 5 (horse vs rose).
 pub const LOCAL_INLIERS_NONE: u32 = 5;
-/// Inliers from which local verification counts in full.
+/// Inliers from which the `local_verified` feature is 1.
 pub const LOCAL_INLIERS_FULL: u32 = 12;
+/// Inliers above [`LOCAL_INLIERS_NONE`] at which the `local_inlier_log` feature reaches 1.
+pub const LOCAL_INLIERS_LOG_CAP: u32 = 50;
 
 /// How the score is computed, for the evidence report.
 pub const METHOD: &str = "\
@@ -43,15 +35,16 @@ Signals (reference R, candidate C):
 - embedding_cosine: cosine similarity of the L2-normalised EfficientNet-Lite0 (ImageNet) 1280-d global-average-pool embeddings of the whole images.
 - region_cosine: best cosine over the whole images and fixed windows (4 corners and centre at 60 % side, 3x3 grid at 40 % side): R-window vs whole C (C is a crop of R), whole R vs C-window (R pasted into C), R-window vs C-window (shared part); never below embedding_cosine.
 - local_inliers: ORB-style local features (FAST-9 corners on a 1.2x image pyramid, 256-bit steered BRIEF descriptors; at most 500 per image; on images with transparency only keypoints whose patch is at least 80 % opaque) are matched between R (as is and mirrored) and C (Hamming distance <= 64 bits, Lowe ratio 0.8, one match per C keypoint; local_matches counts them); a similarity transform (rotation, uniform scale, shift) is fitted by RANSAC (500 fixed-seed iterations), and local_inliers counts the matches it maps within 2 % of C's diagonal with consistent keypoint orientation (30 degrees) and size (factor 2). With 6 or more inliers R's outline is mapped into C: local_box is its bounding box there, local_coverage the share of R's area inside C, local_mirrored whether R had to be mirrored.
-Score: 1.0 when exact_bytes or exact_pixels; otherwise
-  score = sigmoid(b + min(w_pdq * p + w_emb * e + w_reg * r, cap) + w_loc * l)
-  with p = max(0, 1 - pdq_distance/128) * min(pdq_quality, 50)/50 (0 for unrelated images, ~1 for the same picture; damped for low-detail images whose hashes are unreliable),
-  e = embedding_cosine, r = region_cosine,
-  l = clamp((local_inliers - 5) / (12 - 5), 0, 1) (0 up to 5 inliers, 1 from 12),
-  cap = 19 unless pdq_distance <= 31 (then no cap): resemblance of content alone is held at or below sigmoid(3) = 0.95, so only a near PDQ match, a geometric verification or an exact match reach 0.99,
-  b = -16, w_pdq = 8, w_emb = 4, w_reg = 20, w_loc = 20 (12 or more inliers alone give sigmoid(4) = 0.98).
-The weights are hand-set provisional values. They were chosen on 7 public-domain/CC0 photos (scikit-image sample data), the demo's 20 images, and edited copies (crops 60 %/35 %, mirror, hue shift 60 degrees, rotation 10 degrees, downscale to 50 %/25 %, JPEG quality 25, paste at 30 % area into another photo, clip art with transparency pasted on a grass texture): there, unrelated pairs reached at most region 0.59 / embedding 0.42 / PDQ distance >= 106 / 5 local inliers, copies at least region 0.80 or 10 local inliers (the clip art on grass: region 0.59, 10-11 inliers), and without local evidence the score puts its 0.5 point near region 0.71. They are NOT statistically calibrated: the calibration benchmark (a later issue) will fit them and report error rates; until then the score ranks candidates and is not a probability.
-A calibrated alternative (xiezhi_match::calibrated_score: a logistic regression over the same signals, fitted on the training half of Xiezhi's copy-detection benchmark, weights in models/calibration.json) has measured error rates on the held-out half in models/METHOD-error-rates.md; it does not yet set the score shown here.";
+Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic regression
+  score = sigmoid(bias + sum of w_i * f_i), every weight >= 0 so that no signal can lower the score (monotone), over
+  f1 pdq_similarity = max(0, 1 - pdq_distance/128) * min(pdq_quality, 50)/50 (damped for low-detail images, whose hashes are unreliable),
+  f2 pdq_same_picture = min(pdq_quality, 50)/50 when pdq_distance <= 31, else 0,
+  f3 embedding_cosine and f4 region_cosine (both 0 when the embeddings come from different models),
+  f5 local_verified = clamp((local_inliers - 5) / 7, 0, 1) (0 up to 5 inliers, the most seen on unrelated test images; 1 from 12),
+  f6 local_inlier_log = min(1, ln(1 + max(local_inliers - 5, 0)) / ln(51)) (keeps growing with the evidence up to 55 inliers),
+  f7 local_coverage when local_inliers > 5, else 0.
+The weights and bias are in models/calibration.json (built into the program). They were fitted with scikit-learn (L2, C = 10) on the training half of Xiezhi's copy-detection benchmark (bench/detect: real images from Debian packages, 12 kinds of edited copies, unrelated images; references split in halves by a hash of their bytes): positives are each edited copy paired with its own reference, negatives every pair the shortlist proposed for an unrelated image. Pairs of an edited copy with another reference are left out of the fit because references of the benchmark can share content with each other (variants of one portrait, cards of one deck), so such a pair is not a clean negative. The score is thus an estimate of the probability that the candidate is a copy of the reference at the benchmark's mix of copies and unrelated images; the precision and recall measured at the thresholds the product uses (0.5, 0.9, 0.99), on the held-out half only, overall and per kind of edit, are in models/METHOD-error-rates.md.
+Ranking: each candidate is compared with the references the index shortlists; matches are ranked by this score.";
 
 /// Raw comparison signals between a reference and a candidate fingerprint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,15 +188,14 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
     }
 }
 
-/// The PDQ term of [`score`]: 0 for unrelated hashes, 1 for identical ones,
+/// PDQ closeness in 0..=1: 0 for unrelated hashes, 1 for identical ones,
 /// damped when either image has too little detail for PDQ to be trusted.
 pub fn pdq_term(s: &Signals) -> f32 {
     let sim = (1.0 - s.pdq_distance as f32 / 128.0).max(0.0);
     sim * s.pdq_quality.min(PDQ_MIN_QUALITY) as f32 / PDQ_MIN_QUALITY as f32
 }
 
-/// The local-feature term of [`score`]: 0 up to [`LOCAL_INLIERS_NONE`]
-/// inliers, 1 from [`LOCAL_INLIERS_FULL`].
+/// 0 up to [`LOCAL_INLIERS_NONE`] inliers, 1 from [`LOCAL_INLIERS_FULL`].
 pub fn local_term(s: &Signals) -> f32 {
     let span = (LOCAL_INLIERS_FULL - LOCAL_INLIERS_NONE) as f32;
     (s.local_inliers.saturating_sub(LOCAL_INLIERS_NONE) as f32 / span).clamp(0.0, 1.0)
@@ -216,15 +208,13 @@ pub const FEATURE_NAMES: [&str; 7] = [
     "embedding_cosine",
     "region_cosine",
     "local_verified",
-    "local_inlier_strength",
+    "local_inlier_log",
     "local_coverage",
 ];
 
-/// The raw signals as the numbers the calibrated score weighs (see [`FEATURE_NAMES`]):
-/// PDQ closeness (damped for low-detail images), PDQ within the same-picture
-/// threshold (damped likewise), global and best region cosine (0 when the models
-/// differ), the 5..12-inlier ramp of local verification, inliers up to 50 as a
-/// share of 50, and the visible share of the reference when verified.
+/// The raw signals as the numbers the score weighs (see [`FEATURE_NAMES`] and
+/// [`METHOD`]): each is 0 without evidence and grows with it, so non-negative
+/// weights make the score monotone in every signal.
 pub fn features(s: &Signals) -> [f32; 7] {
     let damp = s.pdq_quality.min(PDQ_MIN_QUALITY) as f32 / PDQ_MIN_QUALITY as f32;
     let near = if s.pdq_distance <= PDQ_MATCH_THRESHOLD {
@@ -237,6 +227,8 @@ pub fn features(s: &Signals) -> [f32; 7] {
     } else {
         (0.0, 0.0)
     };
+    let extra = s.local_inliers.saturating_sub(LOCAL_INLIERS_NONE) as f32;
+    let inlier_log = (extra.ln_1p() / (LOCAL_INLIERS_LOG_CAP as f32).ln_1p()).min(1.0);
     let verified = s.local_inliers > LOCAL_INLIERS_NONE;
     [
         pdq_term(s),
@@ -244,7 +236,7 @@ pub fn features(s: &Signals) -> [f32; 7] {
         e,
         r,
         local_term(s),
-        s.local_inliers.min(50) as f32 / 50.0,
+        inlier_log,
         if verified {
             s.local_coverage.clamp(0.0, 1.0)
         } else {
@@ -253,31 +245,10 @@ pub fn features(s: &Signals) -> [f32; 7] {
     ]
 }
 
-/// Combined score in 0..=1 (see [`METHOD`]).
+/// The score in 0..=1 that ranks matches and is shown (see [`METHOD`]): 1.0 for
+/// identical bytes or pixels, else the logistic regression of [`calibration`]
+/// over [`features`], whose measured error rates are [`ERROR_RATES`].
 pub fn score(s: &Signals) -> f32 {
-    if s.exact_bytes || s.exact_pixels {
-        return 1.0;
-    }
-    let (e, r) = if s.same_model {
-        (s.embedding_cosine, s.region_cosine)
-    } else {
-        (0.0, 0.0)
-    };
-    let similarity = W_PDQ * pdq_term(s) + W_EMBEDDING * e + W_REGION * r;
-    let similarity = if s.pdq_distance <= PDQ_MATCH_THRESHOLD {
-        similarity
-    } else {
-        similarity.min(SIMILARITY_CAP)
-    };
-    let z = W_BIAS + similarity + W_LOCAL * local_term(s);
-    1.0 / (1.0 + (-z).exp())
-}
-
-/// The calibrated score in 0..=1: 1.0 for identical bytes or pixels, else the
-/// logistic regression of [`calibration`] over [`features`]. Its measured error
-/// rates are [`ERROR_RATES`]. Not yet the ranking score ([`score`]): on the
-/// benchmark it is weak on pictures pasted into larger scenes, which the demo plants.
-pub fn calibrated_score(s: &Signals) -> f32 {
     if s.exact_bytes || s.exact_pixels {
         return 1.0;
     }
@@ -313,18 +284,14 @@ fn local_phrase(s: &Signals) -> String {
     if s.local_matches == 0 {
         return String::new();
     }
-    let mirrored = if s.local_mirrored {
-        " after mirroring the reference"
-    } else {
-        ""
-    };
+    let mirrored = if s.local_mirrored { " (mirrored)" } else { "" };
     match (&s.local_box, s.local_inliers > LOCAL_INLIERS_NONE) {
         (Some(b), true) => format!(
-            "; local features: {} matching keypoints in a consistent geometry{} place {:.0} % of the reference at {}",
-            s.local_inliers,
-            mirrored,
+            "; {:.0} % of the reference{} found at {}, {} matching keypoints in one consistent geometry",
             s.local_coverage * 100.0,
-            corners(b)
+            mirrored,
+            corners(b),
+            s.local_inliers,
         ),
         _ => format!(
             "; local features: {} of {} tentative keypoint matches agree on one geometry (no geometric confirmation)",
@@ -333,8 +300,61 @@ fn local_phrase(s: &Signals) -> String {
     }
 }
 
+/// Where a reference stands among the references a candidate was checked
+/// against, for [`explain_among`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// 1 for the reference whose global embedding is the most similar to the
+    /// candidate's, 2 for the next, ...
+    pub rank: usize,
+    /// How many references the candidate was checked against (the whole case).
+    pub references: usize,
+}
+
+/// 12408 -> "12,408".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+fn standing_phrase(st: &Standing) -> String {
+    match (st.rank, st.references) {
+        (_, 0 | 1) => ", the only reference".into(),
+        (1, n) => format!(", nearest of {} references", thousands(n)),
+        (r, n) => format!(", {} nearest of {} references", ordinal(r), thousands(n)),
+    }
+}
+
 /// One plain sentence describing the signals, for a judge.
 pub fn explain(s: &Signals) -> String {
+    sentence(s, None)
+}
+
+/// [`explain`], also saying where the reference stands among all the
+/// references ("embedding similarity 0.91, nearest of 12,408 references").
+pub fn explain_among(s: &Signals, standing: Standing) -> String {
+    sentence(s, Some(standing))
+}
+
+fn sentence(s: &Signals, standing: Option<Standing>) -> String {
     if s.exact_bytes {
         return "Identical file: the SHA-256 digests of both files are equal.".into();
     }
@@ -348,7 +368,7 @@ pub fn explain(s: &Signals) -> String {
         ""
     };
     let mut out = format!(
-        "PDQ perceptual-hash distance {} of 256 bits{} (same-picture threshold {})",
+        "PDQ distance {}/256{} (same-picture threshold {})",
         s.pdq_distance, transform, PDQ_MATCH_THRESHOLD
     );
     if s.pdq_quality < PDQ_MIN_QUALITY {
@@ -364,6 +384,9 @@ pub fn explain(s: &Signals) -> String {
         return out;
     }
     out.push_str(&format!("; embedding similarity {:.2}", s.embedding_cosine));
+    if let Some(st) = &standing {
+        out.push_str(&standing_phrase(st));
+    }
     let region = match (s.region_kind.as_str(), &s.region_box) {
         (KIND_CROP, Some(b)) => Some(format!("the candidate matches the reference's area {}", corners(b))),
         (KIND_PASTE, Some(b)) => Some(format!(
@@ -382,4 +405,54 @@ pub fn explain(s: &Signals) -> String {
     out.push_str(&local_phrase(s));
     out.push('.');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_ranks_read_naturally() {
+        assert_eq!(thousands(12408), "12,408");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(ordinal(1), "1st");
+        assert_eq!(ordinal(2), "2nd");
+        assert_eq!(ordinal(3), "3rd");
+        assert_eq!(ordinal(11), "11th");
+        assert_eq!(ordinal(22), "22nd");
+        assert_eq!(ordinal(113), "113th");
+    }
+
+    #[test]
+    fn features_are_monotone_in_inliers_and_bounded() {
+        let mut s = Signals {
+            exact_bytes: false,
+            exact_pixels: false,
+            pdq_distance: 120,
+            pdq_transform: "identity".into(),
+            pdq_quality: 100,
+            same_model: true,
+            embedding_cosine: 0.4,
+            region_cosine: 0.6,
+            region_kind: KIND_WHOLE.into(),
+            region_box: None,
+            local_matches: 600,
+            local_inliers: 0,
+            local_box: None,
+            local_coverage: 1.0,
+            local_mirrored: false,
+            local_transform: None,
+        };
+        let mut last = features(&s);
+        assert!(last[4..].iter().all(|v| *v == 0.0), "{last:?}");
+        for n in 1..=600 {
+            s.local_inliers = n;
+            let f = features(&s);
+            assert!(f.iter().zip(&last).all(|(a, b)| a >= b), "{n}: {f:?} < {last:?}");
+            assert!(f.iter().all(|v| (0.0..=1.0).contains(v)), "{n}: {f:?}");
+            last = f;
+        }
+        assert_eq!(last[5], 1.0);
+    }
 }

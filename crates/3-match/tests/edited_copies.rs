@@ -9,7 +9,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, ImageFormat, RgbImage};
 use xiezhi_fingerprint::{Fingerprint, Fingerprinter};
-use xiezhi_match::{compare, explain, score, Signals, KIND_CROP, KIND_PASTE, METHOD};
+use xiezhi_match::{compare, explain, explain_among, score, Signals, Standing, KIND_CROP, KIND_PASTE, METHOD};
 
 fn data(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -149,9 +149,15 @@ fn copies_score_above_unrelated_images() {
         worst_copy.1 > best_unrelated.1,
         "copy {worst_copy:?} does not beat unrelated {best_unrelated:?}"
     );
-    // "Clearly above": measured 0.88 vs 0.06 when the weights were set.
-    assert!(worst_copy.1 >= 0.7, "{worst_copy:?}");
-    assert!(best_unrelated.1 <= 0.2, "{best_unrelated:?}");
+    // "Clearly above". With the calibrated score (session 3) the score is a probability: a 35 %
+    // crop of these small photos has no local-feature confirmation and measured 0.29-0.91
+    // (the benchmark's crop35 recall at 0.5 is 0.77), so crops of 35 % must clear the
+    // engine's recording floor (0.2) and every other edit 0.9; unrelated pairs measured <= 0.001.
+    for (label, sc) in &copies {
+        let bar = if label.ends_with("crop 35%") { 0.2 } else { 0.9 };
+        assert!(*sc >= bar, "{label}: {sc}");
+    }
+    assert!(best_unrelated.1 <= 0.01, "{best_unrelated:?}");
 }
 
 #[test]
@@ -197,11 +203,35 @@ fn explanation_names_the_crop_window_and_signals_round_trip() {
     let text = explain(&s);
     println!("{text}");
     assert!(text.contains(&format!("({},{})–({},{})", w.0, w.1, w.0 + w.2, w.1 + w.3)));
-    assert!(text.contains("PDQ perceptual-hash distance"));
+    assert!(text.contains(&format!(
+        "PDQ distance {}/256 (same-picture threshold 31)",
+        s.pdq_distance
+    )));
+    // With the caller's count of references, the sentence says where this one stands.
+    let among = explain_among(
+        &s,
+        Standing {
+            rank: 1,
+            references: 12408,
+        },
+    );
+    let similarity = format!(
+        "embedding similarity {:.2}, nearest of 12,408 references",
+        s.embedding_cosine
+    );
+    assert!(among.contains(&similarity), "{among}");
+    let third = explain_among(
+        &s,
+        Standing {
+            rank: 3,
+            references: 40,
+        },
+    );
+    assert!(third.contains("3rd nearest of 40 references"), "{third}");
     let json = serde_json::to_string(&s).expect("json");
     let back: Signals = serde_json::from_str(&json).expect("back");
     assert_eq!(back, s);
-    assert!(METHOD.contains("provisional"));
+    assert!(METHOD.contains("calibrated") && METHOD.contains("models/METHOD-error-rates.md"));
 }
 
 #[test]
@@ -221,7 +251,7 @@ fn different_models_are_not_compared_and_bad_hashes_do_not_panic() {
     // keypoints still verify (and say so).
     assert!(s.local_inliers > 100, "{}", s.local_inliers);
     assert!(explain(&s).contains("different models"));
-    assert!(explain(&s).contains("local features:"));
+    assert!(explain(&s).contains("matching keypoints in one consistent geometry"));
     b.local = Default::default();
     let s = compare(&a, &b);
     assert_eq!(s.local_inliers, 0);

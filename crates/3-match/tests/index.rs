@@ -45,7 +45,7 @@ fn edited_copies_shortlist_their_original_and_the_file_round_trips() {
     let refs = references(&fp);
     let model = fp.embedder().model_id();
     let key = ReferenceIndex::key(model, refs.iter().map(|(i, f)| (*i, f)));
-    let index = ReferenceIndex::build(model, key.clone(), refs.iter().map(|(i, f)| (*i, f)));
+    let index = ReferenceIndex::build(model, key.clone(), refs.iter().map(|(i, f)| (*i, f))).unwrap();
     let per_image = 1 + refs[0].1.regions.len();
     assert_eq!(
         index.len(),
@@ -93,6 +93,33 @@ fn edited_copies_shortlist_their_original_and_the_file_round_trips() {
         assert_eq!(loaded.search(&f.embedding, 5), index.search(&f.embedding, 5));
     }
 
+    // New references are added to a loaded index without a rebuild; removed ones leave it.
+    let mut partial = ReferenceIndex::build(model, "k5".into(), refs[..5].iter().map(|(i, f)| (*i, f))).unwrap();
+    let added = partial.sync(key.clone(), refs.iter().map(|(i, f)| (*i, f))).unwrap();
+    assert_eq!((added.added_references, added.removed_references), (2, 0), "{added:?}");
+    assert_eq!(added.added_vectors, 2 * per_image);
+    assert_eq!(partial.len(), index.len());
+    assert_eq!(partial.header().key, key);
+    let (rocket, rocket_fp) = &refs[6];
+    assert_eq!(partial.search(&rocket_fp.embedding, 1)[0].0.reference, *rocket);
+    partial.save(&path).unwrap();
+    let mut partial = ReferenceIndex::load(&path).unwrap();
+    let unchanged = partial.sync(key.clone(), refs.iter().map(|(i, f)| (*i, f))).unwrap();
+    assert_eq!(unchanged, Default::default());
+    let removed = partial
+        .sync("k6".into(), refs[..6].iter().map(|(i, f)| (*i, f)))
+        .unwrap();
+    assert_eq!(
+        (removed.added_references, removed.removed_references),
+        (0, 1),
+        "{removed:?}"
+    );
+    assert_eq!(partial.len(), index.len() - per_image);
+    assert!(partial
+        .search(&rocket_fp.embedding, 10)
+        .iter()
+        .all(|(e, _)| e.reference != *rocket));
+
     // The key follows the reference set and the model.
     let fewer = ReferenceIndex::key(model, refs[1..].iter().map(|(i, f)| (*i, f)));
     assert_ne!(fewer, key);
@@ -110,14 +137,14 @@ fn edited_copies_shortlist_their_original_and_the_file_round_trips() {
 fn damaged_or_foreign_index_files_give_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("refs.xzann");
-    let empty = ReferenceIndex::build("m", "k".into(), std::iter::empty());
+    let empty = ReferenceIndex::build("m", "k".into(), std::iter::empty()).unwrap();
     assert!(empty.is_empty());
     assert!(empty.search(&[1.0; 1280], 3).is_empty());
     empty.save(&path).unwrap();
     assert_eq!(ReferenceIndex::load(&path).unwrap().len(), 0);
 
     let good = std::fs::read(&path).unwrap();
-    let cases: [(&str, Vec<u8>); 4] = [
+    let cases: [(&str, Vec<u8>); 6] = [
         ("not an index", b"PK\x03\x04 a zip".to_vec()),
         ("cut short", good[..7].to_vec()),
         ("other version", {
@@ -126,6 +153,13 @@ fn damaged_or_foreign_index_files_give_errors_naming_the_file() {
             b
         }),
         ("truncated body", good[..good.len() - 3].to_vec()),
+        ("damaged graph", {
+            let mut b = good.clone();
+            let last = b.len() - 1;
+            b[last] ^= 0x40;
+            b
+        }),
+        ("trailing bytes", [good.as_slice(), b"x"].concat()),
     ];
     for (what, bytes) in cases {
         std::fs::write(&path, &bytes).unwrap();

@@ -138,8 +138,15 @@ fn butterfly_pasted_on_grass_is_verified_and_located() {
     let b = s.local_box.expect("box");
     assert!(iou(b, truth) >= 0.5, "box {b:?} vs {truth:?}: IoU {}", iou(b, truth));
     assert!(s.local_coverage > 0.95, "{}", s.local_coverage);
-    assert!(score(&s) >= 0.9, "{}", score(&s));
-    assert!(explain(&s).contains("local features:"));
+    // Calibrated score (session 3): 10 inliers with a weak global resemblance is measured 0.65;
+    // it must reach the review threshold 0.5 (precision 0.977 there on the benchmark's held-out split).
+    assert!(score(&s) >= 0.5, "{}", score(&s));
+    let text = explain(&s);
+    assert!(text.contains("% of the reference found at ("), "{text}");
+    assert!(
+        text.contains(&format!("{} matching keypoints", s.local_inliers)),
+        "{text}"
+    );
 }
 
 #[test]

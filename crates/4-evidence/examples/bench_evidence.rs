@@ -100,8 +100,9 @@ fn spec(dir: &Path, n: u32, tsa: Vec<String>, big: Option<usize>) -> BundleSpec 
             }
             None => picture(1024, 768, i, image::ImageFormat::Jpeg),
         };
-        // The bulk bundle holds local files (as `xiezhi check` exports them): no WARC behind them.
-        if big.is_none() {
+        // The bulk bundle's candidates sit in the WARC too, so its capture.wacz is half the
+        // bundle (above the 256 MiB verify once held in memory).
+        {
             records.push(RecordRef {
                 warc_path: warc.clone(),
                 offset: w.len() as u64,
@@ -114,6 +115,15 @@ fn spec(dir: &Path, n: u32, tsa: Vec<String>, big: Option<usize>) -> BundleSpec 
                 Some(&candidate),
             ));
         }
+        // Three in four exhibits carry a verified transform (exact overlay), the rest only a
+        // region box (approximate overlay), as real matches do.
+        let signals = if i % 4 != 0 {
+            serde_json::json!({"pdq_distance": 12, "embedding_cosine": 0.97, "local_inliers": 40,
+                "local_transform": [1.1, 0.08, 60.0, 40.0], "local_mirrored": i % 3 == 0})
+        } else {
+            serde_json::json!({"pdq_distance": 40, "embedding_cosine": 0.9, "local_inliers": 3,
+                "region_kind": "reference inside candidate", "region_box": [100, 80, 600, 450]})
+        };
         let with_shot = big.is_none() && i % 4 == 1;
         if with_shot {
             records.push(RecordRef {
@@ -138,7 +148,7 @@ fn spec(dir: &Path, n: u32, tsa: Vec<String>, big: Option<usize>) -> BundleSpec 
             match_id: i.to_string(),
             score: 0.99,
             explanation: "Local features verified by a geometric transform; PDQ distance 12 (same picture).".into(),
-            signals: serde_json::json!({"pdq_distance": 12, "embedding_cosine": 0.97, "local_inliers": 40}),
+            signals,
             decision: Some("confirmed".into()),
             note: None,
             reference: file("ref.png", "image/png", picture(800, 600, i, image::ImageFormat::Png)),
@@ -148,15 +158,12 @@ fn spec(dir: &Path, n: u32, tsa: Vec<String>, big: Option<usize>) -> BundleSpec 
                 candidate,
             ),
             provenance: Provenance {
-                url: big.is_none().then_some(url),
-                local_path: big.is_some().then(|| format!("/evidence/local/item-{i}.bin")),
+                url: Some(url),
                 page_url: Some(page),
                 captured_at: Some("2026-03-03T10:00:00.000Z".into()),
                 http_status: Some(200),
                 server_ip: Some("127.0.0.1".into()),
-                warc_file: big
-                    .is_none()
-                    .then(|| warc.file_name().unwrap_or_default().to_string_lossy().into()),
+                warc_file: Some(warc.file_name().unwrap_or_default().to_string_lossy().into()),
                 element: Some("img[src]".into()),
                 ..Default::default()
             },
@@ -221,6 +228,11 @@ async fn main() {
     let t = Instant::now();
     let summary = export_bundle(&s, &out).await.expect("export");
     let export_s = t.elapsed().as_secs_f64();
+    let overlays = zip::ZipArchive::new(std::fs::File::open(&out).expect("open"))
+        .expect("zip")
+        .file_names()
+        .filter(|n| n.ends_with("/overlay.png"))
+        .count();
     let t = Instant::now();
     let r = verify_bundle(&out, None).expect("verify");
     let verify_small_s = t.elapsed().as_secs_f64();
@@ -230,12 +242,18 @@ async fn main() {
 
     // 2. Verify throughput on a ~G GiB bundle, against sha256sum over the same file.
     let per = 16usize << 20;
-    let count = ((gib * (1u64 << 30) as f64) / per as f64).ceil().max(1.0) as u32;
+    // Each candidate is in the bundle twice: as an exhibit file and inside capture.wacz.
+    let count = ((gib * (1u64 << 30) as f64) / (2 * per) as f64).ceil().max(1.0) as u32;
     let big = spec(&dir, count, vec![tsa.url()], Some(per));
     let big_out = dir.join("big.zip");
     export_bundle(&big, &big_out).await.expect("export big");
     drop(big);
     let big_bytes = std::fs::metadata(&big_out).expect("size").len();
+    let wacz_bytes = zip::ZipArchive::new(std::fs::File::open(&big_out).expect("open"))
+        .expect("zip")
+        .by_name(WACZ_PATH)
+        .expect("capture.wacz")
+        .size();
     let _warm = sha256sum_secs(&big_out);
     let sum_s = sha256sum_secs(&big_out);
     let t = Instant::now();
@@ -249,10 +267,12 @@ async fn main() {
         serde_json::json!({
             "exhibits": n,
             "export_seconds": export_s,
+            "overlays": overlays,
             "bundle_bytes": bundle_bytes,
             "bundle_files": summary.files,
             "verify_seconds": verify_small_s,
             "big_bundle_bytes": big_bytes,
+            "big_wacz_bytes": wacz_bytes,
             "verify_big_seconds": verify_big_s,
             "sha256sum_big_seconds": sum_best,
             "verify_over_sha256sum_speed": sum_best / verify_big_s,

@@ -29,6 +29,8 @@ pub enum EvidenceError {
     Pdf(String),
     #[error("trust anchor {path}: {reason}")]
     TrustAnchor { path: PathBuf, reason: String },
+    #[error("export cancelled by the operator; the partial bundle was removed")]
+    Cancelled,
     #[error("invalid bundle spec: {0}")]
     Spec(String),
     #[error("JSON: {0}")]

@@ -12,7 +12,10 @@ use x509_cert::Certificate;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use rayon::prelude::*;
+
 use crate::model::*;
+use crate::overlay::{overlay_for, OverlayOutcome};
 use crate::pdf::{self, ReportContext};
 use crate::tsa::{self, TimestampInfo};
 use crate::wacz::{build_wacz, WACZ_PATH};
@@ -61,7 +64,10 @@ fn sha256_hex(b: &[u8]) -> String {
 /// Already-compressed formats are stored, not deflated again.
 fn method_for(path: &str) -> CompressionMethod {
     let lower = path.to_ascii_lowercase();
-    let stored = [".png", ".jpg", ".jpeg", ".gif", ".webp", ".gz", ".zip", ".tsr", ".wacz"];
+    // The report's streams are compressed already: deflating it again cost most of the export time.
+    let stored = [
+        ".png", ".jpg", ".jpeg", ".gif", ".webp", ".gz", ".zip", ".tsr", ".wacz", ".pdf",
+    ];
     if stored.iter().any(|e| lower.ends_with(e)) {
         CompressionMethod::Stored
     } else {
@@ -177,24 +183,39 @@ fn verify_md(spec: &BundleSpec) -> String {
         spec.bundle_id, spec.case_name, spec.case_id, created, spec.tool_version
     ));
     s.push_str(
-        "`manifest.json` lists every file in the bundle with its size and SHA-256, except\n\
-         itself, `SHA256SUMS` and `timestamp/`. `SHA256SUMS` repeats those hashes and adds\n\
-         `manifest.json`'s. The RFC 3161 timestamp covers SHA-256 of `manifest.json`, and so,\n\
-         through it, every other file.\n\n",
+        "The bundle is sealed in two stages.\n\n\
+         1. `evidence-manifest.json` lists every evidence file (exhibits, overlays, screenshots,\n\
+            `capture.wacz`, `custody.jsonl`, this file) with its size and SHA-256, and the exhibits.\n\
+            It was timestamped (`timestamp/evidence-manifest.tsr`) BEFORE the report was written,\n\
+            so `report.pdf` prints its SHA-256 and that timestamp's time on the cover.\n\
+         2. `manifest.json` lists every file including `report.pdf`, `evidence-manifest.json`\n\
+            and its tokens (not itself, `SHA256SUMS` or `timestamp/manifest*.tsr`), and is\n\
+            timestamped last (`timestamp/manifest.tsr`). `SHA256SUMS` repeats its hashes and\n\
+            adds `manifest.json`'s.\n\n",
     );
     s.push_str("## 1. Unpack\n\n```sh\nunzip bundle.zip -d bundle\ncd bundle\n```\n\n");
-    s.push_str("## 2. Check every file\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\nEvery line must end in `OK`.\n\n");
+    s.push_str(
+        "## 2. Check every file\n\n```sh\nsha256sum -c SHA256SUMS\n\
+         sha256sum evidence-manifest.json   # equals \"Evidence manifest SHA-256\" on the report's cover\n\
+         jq -r '.files[] | \"\\(.sha256)  \\(.path)\"' evidence-manifest.json | sha256sum -c\n```\n\n\
+         Every line must end in `OK`. The `jq` line checks the evidence files against the first-stage\n\
+         manifest itself.\n\n",
+    );
     if spec.tsa_urls.is_empty() {
-        s.push_str("## 3. Timestamp\n\nNo timestamp was requested for this bundle.\n\n");
+        s.push_str("## 3. Timestamps\n\nNo timestamp was requested for this bundle.\n\n");
     } else {
-        s.push_str("## 3. Check the timestamp\n\n```sh\n");
+        s.push_str("## 3. Check the timestamps\n\n```sh\n");
         for i in 0..spec.tsa_urls.len() {
+            s.push_str(&format!(
+                "openssl ts -verify -data evidence-manifest.json -in {} -CAfile tsa-root.pem\n",
+                evidence_token_path(i)
+            ));
             s.push_str(&format!(
                 "openssl ts -verify -data manifest.json -in {} -CAfile tsa-root.pem\n",
                 token_path(i)
             ));
         }
-        s.push_str("```\n\nExpected output: `Verification: OK`. `tsa-root.pem` is the root certificate of\nthe timestamp authority, obtained from the authority itself: `timestamp/tsa-chain.pem`\nwas copied out of the token and proves nothing on its own. If the authority uses an\nintermediate certificate, add `-untrusted timestamp/tsa-chain.pem`. To read the\ntimestamp: `openssl ts -reply -in timestamp/manifest.tsr -text`.\n\n");
+        s.push_str("```\n\nExpected output: `Verification: OK` for each. The first token dates the evidence\nfiles (its time is the one on the report's cover); the second dates the finished bundle,\nreport included. `tsa-root.pem` is the root certificate of the timestamp authority,\nobtained from the authority itself: `timestamp/tsa-chain.pem` was copied out of the tokens\nand proves nothing on its own. If the authority uses an intermediate certificate, add\n`-untrusted timestamp/tsa-chain.pem`. To read a token's time and authority:\n`openssl ts -reply -in timestamp/evidence-manifest.tsr -text`.\n\n");
         s.push_str("Timestamp authorities used:\n\n");
         for u in &spec.tsa_urls {
             s.push_str(&format!("- {u}\n"));
@@ -226,6 +247,61 @@ fn verify_md(spec: &BundleSpec) -> String {
 
 /// Export `spec` as an evidence bundle at `out_zip` (written atomically).
 pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSummary, EvidenceError> {
+    export_bundle_cancellable(spec, out_zip, &|| false).await
+}
+
+/// Path in the bundle of an exhibit's file.
+fn exhibit_path(e: &Exhibit, f: &ExhibitFile, name: &str) -> String {
+    format!("exhibits/{:03}/{name}.{}", e.number, extension(f))
+}
+
+fn manifest_file(e: &Exhibit, f: &ExhibitFile, name: &str) -> ManifestExhibitFile {
+    ManifestExhibitFile {
+        path: exhibit_path(e, f, name),
+        original_name: f.original_name.clone(),
+        media_type: f.media_type.clone(),
+        sha256: sha256_hex(&f.bytes),
+    }
+}
+
+/// Tokens from every TSA over `digest`, and the certificates they carried.
+async fn stamp(
+    urls: &[String],
+    digest: &[u8; 32],
+    certs: &mut Vec<Certificate>,
+) -> Result<Vec<(Vec<u8>, TimestampInfo)>, EvidenceError> {
+    let mut out = Vec::new();
+    for url in urls {
+        let (der, token) = tsa::request_timestamp_verified(url, digest).await?;
+        for c in token.chain {
+            if !certs.contains(&c) {
+                certs.push(c);
+            }
+        }
+        out.push((der, token.info));
+    }
+    Ok(out)
+}
+
+/// Like [`export_bundle`], but stops between steps once `cancelled()` is true, removing
+/// the partial file and returning [`EvidenceError::Cancelled`].
+///
+/// Two stages, so the report can print what vouches for it: every evidence file except
+/// the report is listed in evidence-manifest.json, which is timestamped first; the report
+/// prints that manifest's SHA-256 and token times on its cover; then manifest.json lists
+/// everything (report, evidence manifest and its tokens included) and is timestamped too.
+pub async fn export_bundle_cancellable(
+    spec: &BundleSpec,
+    out_zip: &Path,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<ExportSummary, EvidenceError> {
+    let check = || {
+        if cancelled() {
+            Err(EvidenceError::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
     validate(spec)?;
     let dir = match out_zip.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -258,83 +334,122 @@ pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSu
         count: 0,
     };
 
+    // Overlays are the costly part (decode, warp, encode): one exhibit per core.
+    let overlays: Vec<OverlayOutcome> = spec.exhibits.par_iter().map(overlay_for).collect();
+    check()?;
+
     let mut exhibit_files = Vec::new();
     let mut m_exhibits = Vec::new();
-    let extra_file = |e: &Exhibit, f: &ExhibitFile, name: &str| ManifestExhibitFile {
-        path: format!("exhibits/{:03}/{name}.{}", e.number, extension(f)),
-        original_name: f.original_name.clone(),
-        media_type: f.media_type.clone(),
-        sha256: sha256_hex(&f.bytes),
-    };
-    for e in &spec.exhibits {
-        let rpath = format!("exhibits/{:03}/reference.{}", e.number, extension(&e.reference));
-        let cpath = format!("exhibits/{:03}/candidate.{}", e.number, extension(&e.candidate));
-        let rsha = sha256_hex(&e.reference.bytes);
-        let csha = sha256_hex(&e.candidate.bytes);
-        let screenshot = e.screenshot.as_ref().map(|f| extra_file(e, f, "screenshot"));
-        let overlay = e.overlay.as_ref().map(|f| extra_file(e, f, "overlay"));
+    let mut overlay_paths = Vec::new();
+    for (e, ov) in spec.exhibits.iter().zip(&overlays) {
+        let reference = manifest_file(e, &e.reference, "reference");
+        let candidate = manifest_file(e, &e.candidate, "candidate");
+        let overlay = ov.file.as_ref().map(|f| manifest_file(e, f, "overlay"));
+        overlay_paths.push(overlay.as_ref().map(|o| o.path.clone()));
+        exhibit_files.push((
+            reference.path.clone(),
+            candidate.path.clone(),
+            reference.sha256.clone(),
+            candidate.sha256.clone(),
+        ));
         m_exhibits.push(ManifestExhibit {
             number: e.number,
             match_id: e.match_id.clone(),
             score: e.score,
             decision: e.decision.clone(),
-            reference: ManifestExhibitFile {
-                path: rpath.clone(),
-                original_name: e.reference.original_name.clone(),
-                media_type: e.reference.media_type.clone(),
-                sha256: rsha.clone(),
-            },
-            candidate: ManifestExhibitFile {
-                path: cpath.clone(),
-                original_name: e.candidate.original_name.clone(),
-                media_type: e.candidate.media_type.clone(),
-                sha256: csha.clone(),
-            },
-            screenshot,
+            reference,
+            candidate,
+            screenshot: e.screenshot.as_ref().map(|f| manifest_file(e, f, "screenshot")),
             overlay,
+            overlay_note: Some(ov.note.clone()),
             provenance: e.provenance.clone(),
         });
-        exhibit_files.push((rpath, cpath, rsha, csha));
     }
     let custody_head = spec.custody.last().map(|e| e.hash.clone());
 
     // Everything but the report is known first, so the report can list it with its hashes.
-    let mut others: Vec<(String, Vec<u8>)> = Vec::new();
-    for (e, m) in spec.exhibits.iter().zip(&m_exhibits) {
-        others.push((m.reference.path.clone(), e.reference.bytes.clone()));
-        others.push((m.candidate.path.clone(), e.candidate.bytes.clone()));
+    let mut others: Vec<(String, std::borrow::Cow<'_, [u8]>)> = Vec::new();
+    for ((e, m), ov) in spec.exhibits.iter().zip(&m_exhibits).zip(&overlays) {
+        others.push((m.reference.path.clone(), e.reference.bytes.as_slice().into()));
+        others.push((m.candidate.path.clone(), e.candidate.bytes.as_slice().into()));
         if let (Some(f), Some(mf)) = (&e.screenshot, &m.screenshot) {
-            others.push((mf.path.clone(), f.bytes.clone()));
+            others.push((mf.path.clone(), f.bytes.as_slice().into()));
         }
-        if let (Some(f), Some(mf)) = (&e.overlay, &m.overlay) {
-            others.push((mf.path.clone(), f.bytes.clone()));
+        if let (Some(f), Some(mf)) = (&ov.file, &m.overlay) {
+            others.push((mf.path.clone(), f.bytes.as_slice().into()));
         }
     }
-    others.push((CUSTODY_PATH.to_string(), xiezhi_store::custody::to_jsonl(&spec.custody)));
+    others.push((
+        CUSTODY_PATH.to_string(),
+        xiezhi_store::custody::to_jsonl(&spec.custody).into(),
+    ));
     if !spec.wacz.records.is_empty() {
-        others.push((
-            WACZ_PATH.to_string(),
-            build_wacz(&spec.wacz, spec.created_at, &spec.case_name)?,
-        ));
+        let wacz = build_wacz(&spec.wacz, spec.created_at, &spec.case_name)?;
+        others.push((WACZ_PATH.to_string(), wacz.into()));
     }
-    let listed: Vec<(String, u64, String)> = others
-        .iter()
-        .map(|(p, b)| (p.clone(), b.len() as u64, sha256_hex(b)))
+    others.push((VERIFY_MD_PATH.to_string(), verify_md(spec).into_bytes().into()));
+    check()?;
+    let listed: Vec<ManifestFile> = others
+        .par_iter()
+        .map(|(p, b)| ManifestFile {
+            path: p.clone(),
+            bytes: b.len() as u64,
+            sha256: sha256_hex(b),
+        })
         .collect();
+
+    // Stage 1: the evidence manifest, timestamped before the report is written.
+    let created_utc = spec.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let evidence = EvidenceManifest {
+        format: EVIDENCE_MANIFEST_FORMAT.to_string(),
+        bundle_id: spec.bundle_id.to_string(),
+        case_id: spec.case_id.clone(),
+        case_name: spec.case_name.clone(),
+        created_utc: created_utc.clone(),
+        custody_head_hash: custody_head.clone(),
+        files: listed.clone(),
+        exhibits: m_exhibits.clone(),
+    };
+    let mut evidence_bytes = serde_json::to_vec_pretty(&evidence)?;
+    evidence_bytes.push(b'\n');
+    let evidence_digest: [u8; 32] = Sha256::digest(&evidence_bytes).into();
+    let mut certs: Vec<Certificate> = Vec::new();
+    let evidence_tokens = stamp(&spec.tsa_urls, &evidence_digest, &mut certs).await?;
+    let evidence_infos: Vec<TimestampInfo> = evidence_tokens.iter().map(|(_, i)| i.clone()).collect();
+    check()?;
+
+    let files_for_report: Vec<(String, u64, String)> = listed
+        .iter()
+        .map(|f| (f.path.clone(), f.bytes, f.sha256.clone()))
+        .collect();
+    let evidence_sha = hex::encode(evidence_digest);
     let report = pdf::render(
         spec,
         &ReportContext {
             exhibit_files: &exhibit_files,
             custody_head: custody_head.as_deref(),
-            files: &listed,
+            files: &files_for_report,
+            evidence_manifest_sha256: &evidence_sha,
+            evidence_timestamps: &evidence_infos,
+            overlays: &overlays,
+            overlay_paths: &overlay_paths,
         },
     )?;
+    check()?;
     b.add(REPORT_PATH, &report)?;
-    for (path, bytes) in &others {
-        b.add(path, bytes)?;
+    for ((path, bytes), f) in others.iter().zip(&listed) {
+        b.add_raw(path, bytes)?;
+        b.files.push(f.clone());
     }
-    b.add(VERIFY_MD_PATH, verify_md(spec).as_bytes())?;
+    b.add(EVIDENCE_MANIFEST_PATH, &evidence_bytes)?;
+    let mut evidence_token_paths = Vec::new();
+    for (i, (der, _)) in evidence_tokens.iter().enumerate() {
+        b.add(&evidence_token_path(i), der)?;
+        evidence_token_paths.push(evidence_token_path(i));
+    }
+    check()?;
 
+    // Stage 2: the manifest of everything, and its own tokens.
     let manifest = Manifest {
         format: MANIFEST_FORMAT.to_string(),
         bundle_id: spec.bundle_id.to_string(),
@@ -343,7 +458,7 @@ pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSu
         tool_version: spec.tool_version.clone(),
         model_id: spec.model_id.clone(),
         model_weights_sha256: spec.model_weights_sha256.clone(),
-        created_utc: spec.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        created_utc,
         custody_head_hash: custody_head,
         custody_entries: spec.custody.len() as u64,
         timestamp: TimestampPlan {
@@ -351,6 +466,11 @@ pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSu
             tsa_urls: spec.tsa_urls.clone(),
             local_test_authority: spec.tsa_is_local_test,
         },
+        evidence_manifest: Some(EvidenceManifestRef {
+            path: EVIDENCE_MANIFEST_PATH.to_string(),
+            sha256: evidence_sha.clone(),
+            tokens: evidence_token_paths,
+        }),
         files: b.files.clone(),
         exhibits: m_exhibits,
     };
@@ -360,21 +480,16 @@ pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSu
     b.add_raw(MANIFEST_PATH, &manifest_bytes)?;
     b.add_raw(SUMS_PATH, sha256sums(&manifest.files, &manifest_bytes).as_bytes())?;
 
-    let mut timestamps: Vec<TimestampInfo> = Vec::new();
-    let mut certs: Vec<Certificate> = Vec::new();
-    for (i, url) in spec.tsa_urls.iter().enumerate() {
-        let (der, token) = tsa::request_timestamp_verified(url, &manifest_digest).await?;
+    let tokens = stamp(&spec.tsa_urls, &manifest_digest, &mut certs).await?;
+    let mut timestamps = Vec::new();
+    for (i, (der, info)) in tokens.into_iter().enumerate() {
         b.add_raw(&token_path(i), &der)?;
-        for c in token.chain {
-            if !certs.contains(&c) {
-                certs.push(c);
-            }
-        }
-        timestamps.push(token.info);
+        timestamps.push(info);
     }
     if !spec.tsa_urls.is_empty() {
         b.add_raw(CHAIN_PATH, tsa::chain_pem(&certs)?.as_bytes())?;
     }
+    check()?;
 
     let files = b.count;
     let file = b.zip.finish().map_err(|source| EvidenceError::Zip {
@@ -396,6 +511,8 @@ pub async fn export_bundle(spec: &BundleSpec, out_zip: &Path) -> Result<ExportSu
         manifest_sha256: hex::encode(manifest_digest),
         files,
         timestamps,
+        evidence_manifest_sha256: evidence_sha,
+        evidence_timestamps: evidence_infos,
     })
 }
 

@@ -70,7 +70,8 @@ pub struct Exhibit {
     pub provenance: Provenance,
     /// PNG screenshot of the page the candidate was found on, when one was taken.
     pub screenshot: Option<ExhibitFile>,
-    /// A picture showing where the reference lies in the candidate (optional).
+    /// A ready overlay picture; None = drawn at export from the signals
+    /// (`local_transform`, else `region_box`), see `overlay`.
     pub overlay: Option<ExhibitFile>,
 }
 
@@ -88,6 +89,10 @@ pub struct Provenance {
     /// The element the image came from on `page_url` (`img[src]`…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub element: Option<String>,
+    /// Where the image appeared when it was not fetched by URL but decoded from a `data:` URI
+    /// ("embedded in <page> as a data: URI (element …)"); `url` is then `urn:sha256:<hex>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<String>,
     /// TLS server certificate of the host, when fetched over HTTPS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_subject: Option<String>,
@@ -95,6 +100,14 @@ pub struct Provenance {
     pub tls_issuer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_sha256: Option<String>,
+    /// TLS version and cipher suite of the connection, as the crawler recorded them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cipher: Option<String>,
+    /// The WARC `metadata` record holding the presented chain (and how it is tied to the response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_record: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -115,6 +128,9 @@ pub struct ExportSummary {
     /// Number of files in the ZIP.
     pub files: usize,
     pub timestamps: Vec<TimestampInfo>,
+    /// SHA-256 of evidence-manifest.json (printed on the report's cover) and its tokens.
+    pub evidence_manifest_sha256: String,
+    pub evidence_timestamps: Vec<TimestampInfo>,
 }
 
 pub const MANIFEST_FORMAT: &str = "xiezhi-evidence-bundle/1";
@@ -124,6 +140,19 @@ pub const CHAIN_PATH: &str = "timestamp/tsa-chain.pem";
 pub const CUSTODY_PATH: &str = "custody.jsonl";
 pub const REPORT_PATH: &str = "report.pdf";
 pub const VERIFY_MD_PATH: &str = "VERIFY.md";
+/// Every evidence file but the report, timestamped before the report is written so the
+/// report's cover can print its hash and time.
+pub const EVIDENCE_MANIFEST_PATH: &str = "evidence-manifest.json";
+pub const EVIDENCE_MANIFEST_FORMAT: &str = "xiezhi-evidence-manifest/1";
+
+/// Path of the n-th (0-based) timestamp token over evidence-manifest.json.
+pub fn evidence_token_path(i: usize) -> String {
+    if i == 0 {
+        "timestamp/evidence-manifest.tsr".to_string()
+    } else {
+        format!("timestamp/evidence-manifest-{}.tsr", i + 1)
+    }
+}
 
 /// Path of the n-th (0-based) timestamp token.
 pub fn token_path(i: usize) -> String {
@@ -147,6 +176,30 @@ pub struct Manifest {
     pub custody_head_hash: Option<String>,
     pub custody_entries: u64,
     pub timestamp: TimestampPlan,
+    /// The first-stage manifest (and its tokens), itself listed in `files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_manifest: Option<EvidenceManifestRef>,
+    pub files: Vec<ManifestFile>,
+    pub exhibits: Vec<ManifestExhibit>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EvidenceManifestRef {
+    pub path: String,
+    pub sha256: String,
+    pub tokens: Vec<String>,
+}
+
+/// evidence-manifest.json: the evidence files (all but the report and the final
+/// manifest, sums and tokens) and the exhibits, timestamped first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EvidenceManifest {
+    pub format: String,
+    pub bundle_id: String,
+    pub case_id: String,
+    pub case_name: String,
+    pub created_utc: String,
+    pub custody_head_hash: Option<String>,
     pub files: Vec<ManifestFile>,
     pub exhibits: Vec<ManifestExhibit>,
 }
@@ -178,6 +231,9 @@ pub struct ManifestExhibit {
     pub screenshot: Option<ManifestExhibitFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<ManifestExhibitFile>,
+    /// How the overlay was drawn (exact / APPROXIMATE), or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay_note: Option<String>,
     #[serde(flatten)]
     pub provenance: Provenance,
 }

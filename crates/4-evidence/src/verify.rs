@@ -13,8 +13,10 @@ use x509_cert::Certificate;
 use crate::export::{safe_rel_path, sha256sums};
 use crate::model::*;
 use crate::tsa::{self, TimestampInfo};
+use crate::verify_stage1::{check_evidence_manifest, token_detail};
 use crate::wacz::WACZ_PATH;
 use crate::wacz_check::check_wacz;
+use crate::zip_section::open_entry;
 use crate::EvidenceError;
 
 /// Zip-bomb and resource limits.
@@ -23,7 +25,7 @@ pub const MAX_TOTAL_BYTES: u64 = 4 << 30;
 /// Entries larger than this must not expand more than MAX_RATIO times.
 const RATIO_MIN_BYTES: u64 = 1 << 20;
 const MAX_RATIO: u64 = 200;
-/// Metadata files are held in memory; captures are only streamed.
+/// Metadata files are held in memory; exhibits and captures (capture.wacz) are streamed.
 const MAX_META_BYTES: u64 = 256 << 20;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -40,6 +42,11 @@ pub struct VerifyReport {
     /// SHA-256 of manifest.json, when it could be read.
     pub manifest_sha256: Option<String>,
     pub timestamps: Vec<TimestampInfo>,
+    /// SHA-256 of evidence-manifest.json (the value on the report's cover) and its tokens.
+    #[serde(default)]
+    pub evidence_manifest_sha256: Option<String>,
+    #[serde(default)]
+    pub evidence_timestamps: Vec<TimestampInfo>,
 }
 
 impl VerifyReport {
@@ -65,7 +72,11 @@ struct Entry {
 }
 
 fn is_meta(p: &str) -> bool {
-    p == MANIFEST_PATH || p == SUMS_PATH || p == CUSTODY_PATH || p == WACZ_PATH || p.starts_with("timestamp/")
+    p == MANIFEST_PATH
+        || p == SUMS_PATH
+        || p == CUSTODY_PATH
+        || p == EVIDENCE_MANIFEST_PATH
+        || p.starts_with("timestamp/")
 }
 
 /// Verify the bundle at `path`. `ca_pem`: trust anchor(s) for the TSA.
@@ -95,6 +106,8 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
         checks: Vec::new(),
         manifest_sha256: None,
         timestamps: Vec::new(),
+        evidence_manifest_sha256: None,
+        evidence_timestamps: Vec::new(),
     };
     let bundle_name = path.display().to_string();
     let mut zip = match zip::ZipArchive::new(file) {
@@ -168,6 +181,7 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
 
     // Pass 2: stream every entry, never reading past its declared size.
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+    let wacz_index = names.iter().find(|(_, n, _)| n == WACZ_PATH).map(|(i, _, _)| *i);
     for (i, name, size) in names {
         let mut e = Entry {
             size,
@@ -252,9 +266,16 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
         bad_listing.push(format!("unknown format {:?}", manifest.format));
     }
     let mut listed = BTreeSet::new();
+    let stage1_tokens: BTreeSet<&str> = manifest
+        .evidence_manifest
+        .iter()
+        .flat_map(|m| m.tokens.iter().map(String::as_str))
+        .collect();
     for f in &manifest.files {
-        if !safe_rel_path(&f.path) || f.path == MANIFEST_PATH || f.path == SUMS_PATH || f.path.starts_with("timestamp/")
-        {
+        let reserved = f.path == MANIFEST_PATH
+            || f.path == SUMS_PATH
+            || (f.path.starts_with("timestamp/") && !stage1_tokens.contains(f.path.as_str()));
+        if !safe_rel_path(&f.path) || reserved {
             bad_listing.push(format!("lists a reserved or unsafe path {:?}", f.path));
         }
         if !listed.insert(f.path.clone()) {
@@ -414,11 +435,19 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
 
     // Web captures: the WACZ is checked on its own terms, and against the exhibits.
     let crawled = manifest.exhibits.iter().any(|e| e.provenance.warc_file.is_some());
-    match entries.get(WACZ_PATH).and_then(|e| e.bytes.as_ref()) {
-        Some(b) => match check_wacz(b, &manifest) {
-            Ok(detail) => r.push("web captures (WACZ)", true, detail),
-            Err(problems) => r.push("web captures (WACZ)", false, problems.join("; ")),
-        },
+    match wacz_index {
+        Some(i) if entries.get(WACZ_PATH).is_some_and(|e| e.error.is_none()) => {
+            let checked = open_entry(path, &mut zip, i).and_then(|f| check_wacz(f, &manifest));
+            match checked {
+                Ok(detail) => r.push("web captures (WACZ)", true, detail),
+                Err(problems) => r.push("web captures (WACZ)", false, problems.join("; ")),
+            }
+        }
+        Some(_) => r.push(
+            "web captures (WACZ)",
+            false,
+            format!("{WACZ_PATH} cannot be read (see archive entries)"),
+        ),
         None if crawled => r.push(
             "web captures (WACZ)",
             false,
@@ -464,6 +493,48 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
         },
     }
 
+    // First stage: the evidence manifest the report's cover prints, and its tokens.
+    let mut certs: Vec<Certificate> = Vec::new();
+    let mut stage1_tokens_ok = true;
+    if let Some(em) = &manifest.evidence_manifest {
+        let name = "evidence manifest";
+        match entries.get(&em.path).and_then(|e| e.bytes.as_ref()) {
+            None => r.push(name, false, format!("{} is missing", em.path)),
+            Some(b) => {
+                let digest: [u8; 32] = Sha256::digest(b).into();
+                r.evidence_manifest_sha256 = Some(hex::encode(digest));
+                match check_evidence_manifest(b, &em.sha256, &manifest) {
+                    Ok(detail) => r.push(name, true, detail),
+                    Err(problems) => r.push(name, false, format!("{}: {}", em.path, problems.join("; "))),
+                }
+                for tp in &em.tokens {
+                    let check = format!("timestamp {tp}");
+                    let Some(der) = entries.get(tp).and_then(|e| e.bytes.as_ref()) else {
+                        r.push(&check, false, format!("{tp} is missing"));
+                        stage1_tokens_ok = false;
+                        continue;
+                    };
+                    match tsa::verify_token(der, &digest, None) {
+                        Err(e) => {
+                            stage1_tokens_ok = false;
+                            r.push(&check, false, format!("{tp}: {e}"));
+                        }
+                        Ok(tok) => {
+                            let (ok, detail) = token_detail(tp, &em.path, &tok, anchors.as_deref(), &manifest);
+                            r.push(&check, ok, detail);
+                            for c in tok.chain {
+                                if !certs.contains(&c) {
+                                    certs.push(c);
+                                }
+                            }
+                            r.evidence_timestamps.push(tok.info);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // Timestamps.
     if manifest.timestamp.tokens.is_empty() {
         r.push(
@@ -472,8 +543,7 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
             "no timestamp was requested for this bundle (nothing attests its time)",
         );
     }
-    let mut certs: Vec<Certificate> = Vec::new();
-    let mut tokens_ok = true;
+    let mut tokens_ok = stage1_tokens_ok;
     for tp in &manifest.timestamp.tokens {
         let name = format!("timestamp {tp}");
         let Some(der) = entries.get(tp).and_then(|e| e.bytes.as_ref()) else {
@@ -487,24 +557,7 @@ pub fn verify_bundle(path: &Path, ca_pem: Option<&Path>) -> Result<VerifyReport,
                 r.push(&name, false, format!("{tp}: {e}"));
             }
             Ok(tok) => {
-                let mut detail = format!(
-                    "{tp}: imprint = sha256(manifest.json), genTime {}, signer \"{}\", serial {}, policy {}; signature valid",
-                    tok.info.gen_time, tok.info.signer_subject, tok.info.serial, tok.info.policy_oid
-                );
-                let mut ok = true;
-                match &anchors {
-                    None => detail.push_str("; TSA certificate not checked against a trust anchor"),
-                    Some(a) => match tsa::check_anchor(&tok.chain, a) {
-                        Ok(s) => detail.push_str(&format!("; {s}")),
-                        Err(e) => {
-                            ok = false;
-                            detail = format!("{tp}: {e}");
-                        }
-                    },
-                }
-                if manifest.timestamp.local_test_authority {
-                    detail.push_str("; NOTE: issued by a local TEST authority, not a trusted TSA");
-                }
+                let (ok, detail) = token_detail(tp, MANIFEST_PATH, &tok, anchors.as_deref(), &manifest);
                 r.push(&name, ok, detail);
                 for c in tok.chain {
                     if !certs.contains(&c) {

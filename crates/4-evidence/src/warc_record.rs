@@ -130,27 +130,62 @@ pub(crate) fn read_member(path: &Path, offset: u64) -> Result<(Vec<u8>, Vec<u8>)
     Ok((raw, record))
 }
 
-/// Every gzip member of an in-memory `.warc.gz`: (offset, compressed length, record).
-pub(crate) fn members(gz: &[u8]) -> Result<Vec<(u64, u64, WarcRecord)>, String> {
-    let mut out = Vec::new();
-    let mut rest = gz;
-    while !rest.is_empty() {
-        let offset = (gz.len() - rest.len()) as u64;
+/// Calls `each(offset, record)` for every gzip member of a `.warc.gz` read as a stream
+/// (offsets are positions in that stream); one record is held in memory at a time.
+pub(crate) fn for_each_member<R: std::io::BufRead>(
+    mut reader: R,
+    mut each: impl FnMut(u64, WarcRecord),
+) -> Result<(), String> {
+    let mut offset: u64 = 0;
+    loop {
+        if reader
+            .fill_buf()
+            .map_err(|e| format!("at offset {offset}: {e}"))?
+            .is_empty()
+        {
+            return Ok(());
+        }
+        let mut counted = Counted {
+            inner: &mut reader,
+            n: 0,
+        };
         let mut record = Vec::new();
-        let mut dec = GzDecoder::new(rest);
-        (&mut dec)
+        GzDecoder::new(&mut counted)
             .take(MAX_RECORD_BYTES + 1)
             .read_to_end(&mut record)
             .map_err(|e| format!("member at offset {offset}: {e}"))?;
         if record.len() as u64 > MAX_RECORD_BYTES {
             return Err(format!("member at offset {offset} is too large"));
         }
-        rest = dec.into_inner();
-        let len = gz.len() as u64 - rest.len() as u64 - offset;
+        let len = counted.n;
         let rec = WarcRecord::parse(&record).map_err(|e| format!("record at offset {offset}: {e}"))?;
-        out.push((offset, len, rec));
+        each(offset, rec);
+        offset += len;
     }
-    Ok(out)
+}
+
+/// A `BufRead` that counts the bytes consumed from it.
+struct Counted<'a, R> {
+    inner: &'a mut R,
+    n: u64,
+}
+
+impl<R: std::io::BufRead> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Counted<'_, R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.n += amt as u64;
+        self.inner.consume(amt);
+    }
 }
 
 /// The block of the record in the gzip member at `offset` of `path` (a screenshot's PNG).
@@ -159,4 +194,20 @@ pub fn read_record_block(path: &Path, offset: u64) -> Result<Vec<u8>, EvidenceEr
     let rec = WarcRecord::parse(&record)
         .map_err(|e| EvidenceError::Capture(format!("{} at offset {offset}: {e}", path.display())))?;
     Ok(rec.block)
+}
+
+/// The offset of the `metadata` record the crawler wrote right after the `resource` record
+/// at `offset` (a decoded `data:` image) describing it, if that is what follows: the record
+/// must refer to `resource_id`. Anything else (end of file, another record) gives `None`.
+pub fn metadata_after(path: &Path, offset: u64, resource_id: &str) -> Result<Option<u64>, EvidenceError> {
+    let (raw, _) = read_member(path, offset)?;
+    let next = offset + raw.len() as u64;
+    let Ok((_, record)) = read_member(path, next) else {
+        return Ok(None);
+    };
+    let Ok(rec) = WarcRecord::parse(&record) else {
+        return Ok(None);
+    };
+    let about = rec.header("WARC-Type") == Some("metadata") && rec.header("WARC-Refers-To") == Some(resource_id);
+    Ok(about.then_some(next))
 }

@@ -61,6 +61,39 @@ async fn export_verify_and_tamper_every_file() {
         summary.manifest_sha256,
         sha(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
     );
+    // The first stage: the evidence manifest, its own token, and its files checked by jq + sha256sum.
+    assert_eq!(
+        summary.evidence_manifest_sha256,
+        sha(&std::fs::read(dir.join("evidence-manifest.json")).expect("evidence manifest"))
+    );
+    let o = Command::new("openssl")
+        .args(["ts", "-verify", "-data", "evidence-manifest.json", "-in"])
+        .arg("timestamp/evidence-manifest.tsr")
+        .arg("-CAfile")
+        .arg(tsa.ca_cert_path())
+        .current_dir(&dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Verification: OK"),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let jq = r#"jq -r '.files[] | "\(.sha256)  \(.path)"' evidence-manifest.json | sha256sum -c"#;
+    let verify_md = std::fs::read_to_string(dir.join("VERIFY.md")).expect("VERIFY.md");
+    assert!(verify_md.contains(jq), "VERIFY.md must give the command tested here");
+    let o = Command::new("sh")
+        .args(["-c", jq])
+        .current_dir(&dir)
+        .output()
+        .expect("jq");
+    let listed = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success() && listed.contains("capture.wacz: OK"), "{listed}");
+    // Overlays: the supplied one kept, the second drawn from its transform at the candidate's size.
+    let ov = image::open(dir.join("exhibits/002/overlay.png")).expect("overlay decodes");
+    assert_eq!((ov.width(), ov.height()), (300, 250));
+    assert!(dir.join("exhibits/001/overlay.png").is_file());
 
     // The web captures, with independent readers: warcio on the WARC, py-wacz on the WACZ.
     let wacz_dir = unzip_to(&dir.join("capture.wacz"), &tmp.path().join("wacz"));
@@ -118,6 +151,27 @@ async fn export_verify_and_tamper_every_file() {
     let r = verify_bundle(&out, Some(&tsa.ca_cert_path())).expect("verify");
     assert!(r.ok, "{}", failing(&r));
     assert!(r.checks.iter().any(|c| c.detail.contains("chains to trust anchor")));
+    assert_eq!(
+        r.evidence_manifest_sha256.as_deref(),
+        Some(summary.evidence_manifest_sha256.as_str())
+    );
+    assert_eq!(r.evidence_timestamps, summary.evidence_timestamps);
+    let stage1 = r
+        .checks
+        .iter()
+        .find(|c| c.name == "evidence manifest")
+        .expect("stage-1 check");
+    assert!(
+        stage1.ok && stage1.detail.contains("all as in manifest.json"),
+        "{}",
+        stage1.detail
+    );
+    assert!(r
+        .checks
+        .iter()
+        .any(|c| c.name == "timestamp timestamp/evidence-manifest.tsr"
+            && c.ok
+            && c.detail.contains("chains to trust anchor")));
     serde_json::to_string(&r).expect("report serialises");
 
     // A different root must not be accepted as the anchor.
@@ -267,7 +321,7 @@ async fn report_pdf_is_valid_and_readable() {
     let mut spec = spec(tmp.path(), vec![tsa.url()]);
     spec.report.bates_prefix = "XZ-".into();
     let out = tmp.path().join("bundle.zip");
-    export_bundle(&spec, &out).await.expect("export");
+    let summary = export_bundle(&spec, &out).await.expect("export");
     let dir = unzip_to(&out, &tmp.path().join("u"));
     let pdf = dir.join("report.pdf");
 
@@ -297,6 +351,33 @@ async fn report_pdf_is_valid_and_readable() {
     assert!(
         squashed.contains("CN=shop.example") && squashed.contains(&"5a".repeat(32)),
         "TLS facts missing"
+    );
+    assert!(
+        squashed.contains("TLSv1.3TLS13_AES_256_GCM_SHA384"),
+        "TLS version and cipher missing"
+    );
+    // The cover prints the evidence manifest's hash and its timestamp's time and authority.
+    assert!(
+        squashed.contains(&summary.evidence_manifest_sha256),
+        "evidence manifest sha256 missing"
+    );
+    let ts = &summary.evidence_timestamps[0];
+    assert!(
+        squashed.contains(&ts.gen_time.replace(' ', "")),
+        "timestamp time {} missing",
+        ts.gen_time
+    );
+    let tsa_name: String = ts
+        .tsa_name
+        .clone()
+        .unwrap_or_else(|| ts.signer_subject.clone())
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(squashed.contains(&tsa_name), "TSA name {tsa_name} missing");
+    assert!(
+        squashed.contains("exhibits/002/overlay.png—exact"),
+        "overlay line missing"
     );
     let pages = text.matches('\u{c}').count().max(1);
     for i in 1..=pages {
@@ -437,4 +518,26 @@ fn forge_wacz_payload(wacz: &[u8], candidate: &[u8]) -> Vec<u8> {
     let tmp = tempfile::NamedTempFile::new().expect("tmp");
     write_zip(tmp.path(), &files);
     std::fs::read(tmp.path()).expect("read")
+}
+
+/// Cancel between steps (early, and after the report and the evidence files are written):
+/// the export stops with `Cancelled` and leaves no bundle and no temporary file behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_export_leaves_nothing_behind() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = spec(tmp.path(), Vec::new());
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir_all(&out_dir).expect("mkdir");
+    for stop_at in [0, 5] {
+        let checks = AtomicUsize::new(0);
+        let cancel = || checks.fetch_add(1, Ordering::SeqCst) >= stop_at;
+        let r = xiezhi_evidence::export_bundle_cancellable(&spec, &out_dir.join("b.zip"), &cancel).await;
+        assert!(
+            matches!(r, Err(xiezhi_evidence::EvidenceError::Cancelled)),
+            "stop at check {stop_at}: {r:?}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&out_dir).expect("ls").collect();
+        assert!(left.is_empty(), "stop at check {stop_at}: {left:?} left behind");
+    }
 }

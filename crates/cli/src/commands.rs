@@ -372,6 +372,10 @@ fn export(args: ExportArgs, json: bool, bars: &Bars) -> anyhow::Result<()> {
         println!("Exported {} exhibits to {} ({} files)", r.exhibits, r.path, r.files);
         println!("bundle sha256   {}", r.bundle_sha256);
         println!("manifest sha256 {}", r.manifest_sha256);
+        println!(
+            "evidence manifest sha256 {} (on the report's cover)",
+            r.evidence_manifest_sha256
+        );
         for t in &r.timestamps {
             println!("timestamp       {t}");
         }

@@ -9,22 +9,24 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 use xiezhi_capture::{
-    AssetCapture, CaptureSink, CrawlConfig, Exchange, FrontierEntry, FrontierState, PageCapture, Purpose, Referrer,
-    ResumeState, Scope, SinkError, WarcPosition,
+    AssetCapture, CaptureSink, CapturedPage, CrawlConfig, Exchange, FrontierEntry, FrontierState, InlineResource,
+    PageCapture, Purpose, Referrer, ResumeState, Scope, SinkError, WarcPosition,
 };
-use xiezhi_store::{AssetSource, Capture, Case, CrawlUnit, FrontierRow, UnitAsset, UnitPage};
+use xiezhi_store::{AssetSource, Capture, Case, CrawlUnit, FrontierRow, InlineRecord, UnitAsset, UnitPage};
 
 use crate::media::sniff_image;
 use crate::{EngineError, Progress, Result};
 
 /// What a user asks of a crawl. The whole struct is the crawl's settings: an unfinished
-/// crawl with the same seeds and settings is resumed rather than started again.
-#[derive(Clone, Debug, Serialize)]
+/// crawl with the same seeds and settings is resumed rather than started again (the desktop
+/// app reads them back from the crawl row to resume a paused crawl).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CrawlOptions {
     pub seeds: Vec<String>,
     pub max_pages: usize,
     pub max_depth: u32,
-    #[serde(serialize_with = "scope_name")]
+    #[serde(serialize_with = "scope_name", deserialize_with = "scope_from_name")]
     pub scope: Scope,
     /// Requests per second per host (0 = no delay; only sensible on your own servers).
     pub rate: f64,
@@ -58,6 +60,15 @@ fn scope_name<S: serde::Serializer>(s: &Scope, ser: S) -> std::result::Result<S:
         Scope::Domain => "domain",
         Scope::Prefix => "prefix",
     })
+}
+
+fn scope_from_name<'de, D: serde::Deserializer<'de>>(de: D) -> std::result::Result<Scope, D::Error> {
+    match <String as serde::Deserialize>::deserialize(de)?.as_str() {
+        "host" => Ok(Scope::Host),
+        "domain" => Ok(Scope::Domain),
+        "prefix" => Ok(Scope::Prefix),
+        other => Err(serde::de::Error::custom(format!("unknown scope {other:?}"))),
+    }
 }
 
 impl Default for CrawlOptions {
@@ -108,8 +119,13 @@ pub struct CrawlReport {
     pub truncated: u64,
     /// Why the crawl stopped with URLs still queued (byte budget, cancelled), if it did.
     pub stopped_early: Option<String>,
+    /// The operator paused it: unfinished, frontier kept; the same settings resume it.
+    pub paused: bool,
     /// What resuming cut from the end of earlier WARC files (records never committed).
     pub warc_repairs: Vec<String>,
+    /// Pages of the interrupted runs that were in the case but not yet in the full-text index,
+    /// indexed again from their WARC records on resume.
+    pub pages_reindexed: u64,
     /// This run: wall time and pages per second.
     pub elapsed_s: f64,
     pub pages_per_s: f64,
@@ -252,6 +268,20 @@ impl CaptureSink for CaseSink<'_> {
         Ok(())
     }
 
+    fn inline_resource(&mut self, r: &InlineResource) -> std::result::Result<(), SinkError> {
+        self.unit.inline.push(InlineRecord {
+            sha256: r.sha256.clone(),
+            media_type: r.media_type.clone(),
+            source_url: r.source_url.clone(),
+            source_record_id: r.source_record_id.clone(),
+            warc_file: r.warc_file.clone(),
+            warc_offset: r.warc_offset,
+            record_id: r.record_id.clone(),
+            recorded_at: r.recorded_at.clone(),
+        });
+        Ok(())
+    }
+
     fn failure(&mut self, url: &str, reason: &str) -> std::result::Result<(), SinkError> {
         self.unit.failures.push((url.to_string(), reason.to_string()));
         Ok(())
@@ -367,6 +397,16 @@ pub async fn crawl(case: &mut Case, opts: &CrawlOptions, progress: &dyn Progress
                     ..Default::default()
                 },
                 exchanges: totals.exchanges as usize,
+                pages: case
+                    .crawl_page_captures(id)?
+                    .into_iter()
+                    .map(|(url, fetched_at, warc_file, warc_offset)| CapturedPage {
+                        url,
+                        fetched_at,
+                        warc_file,
+                        warc_offset,
+                    })
+                    .collect(),
             };
             case.resume_crawl(id, json!({"queued": queued, "totals": totals}))?;
             (id, Some(state))
@@ -444,6 +484,7 @@ pub async fn crawl(case: &mut Case, opts: &CrawlOptions, progress: &dyn Progress
             report.robots_disallowed = s.robots_disallowed as u64;
             report.stopped_early = s.stopped_early.clone();
             report.warc_repairs = s.warc_repairs.clone();
+            report.pages_reindexed = s.reindexed as u64;
             report.pages_per_s = if report.elapsed_s > 0.0 {
                 s.pages.saturating_sub(resume.as_ref().map_or(0, |r| r.progress.pages)) as f64 / report.elapsed_s
             } else {
@@ -452,7 +493,8 @@ pub async fn crawl(case: &mut Case, opts: &CrawlOptions, progress: &dyn Progress
             (
                 json!({"pages": report.pages, "assets": report.assets, "exchanges": report.exchanges, "bytes": report.bytes,
                        "failures": report.failures.len(), "warc_files": report.warc_files, "robots_txt": report.robots_txt,
-                       "resumed": report.resumed, "stopped_early": report.stopped_early, "warc_repairs": report.warc_repairs}),
+                       "resumed": report.resumed, "stopped_early": report.stopped_early, "warc_repairs": report.warc_repairs,
+                       "pages_reindexed": report.pages_reindexed}),
                 Ok(()),
             )
         }
@@ -461,7 +503,15 @@ pub async fn crawl(case: &mut Case, opts: &CrawlOptions, progress: &dyn Progress
             Err(e),
         ),
     };
-    case.finish_crawl(crawl_id, summary)?;
+    // Cancel pauses: the crawl stays unfinished with its frontier kept, so running it again
+    // with the same settings continues it (a crawl that ran out of URLs first just finishes).
+    let paused = result.is_ok() && report.stopped_early.is_some() && progress.cancelled();
+    report.paused = paused;
+    if paused {
+        case.pause_crawl(crawl_id, summary)?;
+    } else {
+        case.finish_crawl(crawl_id, summary)?;
+    }
     result?;
     Ok(report)
 }

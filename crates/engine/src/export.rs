@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::json;
+use xiezhi_evidence::tls_meta::TlsLookup;
 use xiezhi_evidence::{
     BundleSpec, Exhibit, ExhibitFile, Provenance, RecordRef, ReferenceStamp, ReportOptions, WaczPage, WaczSpec,
 };
@@ -74,12 +75,97 @@ fn screenshot(case: &Case, page_url: &str) -> Result<Option<(ExhibitFile, Record
     )))
 }
 
+/// The host of an `https:` URL (TLS facts are looked up only for those).
+fn https_host(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    (u.scheme() == "https").then(|| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))?
+}
+
+/// TLS facts for the provenance, plus the metadata record to copy into the WACZ.
+#[derive(Default)]
+struct TlsFields {
+    subject: Option<String>,
+    issuer: Option<String>,
+    sha256: Option<String>,
+    version: Option<String>,
+    cipher: Option<String>,
+    /// Which record they come from and how it is tied to the response, or why there are none.
+    note: Option<String>,
+    record: Option<RecordRef>,
+}
+
+/// A missing or unreadable TLS record does not stop the export: the exhibit says so.
+fn tls_fields(tls: &mut TlsLookup, warc_path: &Path, c: &xiezhi_store::Capture, host: &str) -> TlsFields {
+    match tls.for_response(warc_path, c.warc_offset, &c.response_record_id, host) {
+        Ok(Some(f)) => TlsFields {
+            subject: Some(f.subject),
+            issuer: Some(f.issuer),
+            sha256: Some(f.sha256),
+            version: f.version,
+            cipher: f.cipher,
+            note: Some(format!("{} in {} — {}", f.record_id, c.warc_file, f.tie)),
+            record: Some(f.record),
+        },
+        Ok(None) => TlsFields {
+            note: Some(format!(
+                "no TLS metadata record for {host} before this response in {}",
+                c.warc_file
+            )),
+            ..Default::default()
+        },
+        Err(e) => TlsFields {
+            note: Some(format!("TLS metadata unreadable: {e}")),
+            ..Default::default()
+        },
+    }
+}
+
+/// The WARC `resource` record holding a `data:` image decoded from the response `c`, and the
+/// `metadata` record after it naming the page and elements. Without the resource record the
+/// bundle could not show the bytes were captured, so its absence stops the export.
+fn inline_records(case: &Case, sha256: &str, c: &xiezhi_store::Capture) -> Result<(RecordRef, Option<RecordRef>)> {
+    let records = case.inline_records(sha256)?;
+    let Some(r) = records
+        .iter()
+        .find(|r| r.source_record_id == c.response_record_id)
+        .or(records.first())
+    else {
+        return Err(EngineError::Invalid(format!(
+            "urn:sha256:{sha256} was decoded from a data: URI in {}, but the case has no WARC resource record for it",
+            c.url
+        )));
+    };
+    let warc_path = case.warc_dir().join(&r.warc_file);
+    let metadata = xiezhi_evidence::metadata_after(&warc_path, r.warc_offset, &r.record_id)?;
+    Ok((
+        RecordRef {
+            warc_path: warc_path.clone(),
+            offset: r.warc_offset,
+        },
+        metadata.map(|offset| RecordRef { warc_path, offset }),
+    ))
+}
+
+/// "embedded in <page> as a data: URI (element …)" for an image that had no URL of its own.
+fn embedded_note(locator: &str, sources: &[xiezhi_store::AssetSource]) -> Option<String> {
+    if !locator.starts_with("urn:sha256:") {
+        return None;
+    }
+    let s = sources.first()?;
+    Some(format!(
+        "embedded in {} as a data: URI (element {})",
+        s.page_url, s.element
+    ))
+}
+
 #[derive(Serialize, Debug)]
 pub struct ExportReport {
     pub path: String,
     pub bundle_id: String,
     pub bundle_sha256: String,
     pub manifest_sha256: String,
+    /// SHA-256 of evidence-manifest.json: the value printed on the report's cover.
+    pub evidence_manifest_sha256: String,
     pub exhibits: usize,
     pub files: usize,
     pub timestamps: Vec<serde_json::Value>,
@@ -122,7 +208,12 @@ pub async fn export(
     progress.phase("collecting exhibits", Some(chosen.len() as u64));
     let mut exhibits = Vec::new();
     let mut wacz = WaczSpec::default();
+    let mut tls = TlsLookup::default();
     for (i, m) in chosen.iter().enumerate() {
+        if progress.cancelled() {
+            progress.done();
+            return Err(xiezhi_evidence::EvidenceError::Cancelled.into());
+        }
         let reference_bytes = case.blobs().read_verified(&m.reference.sha256)?;
         let candidate_bytes = case.blobs().read_verified(&m.asset.sha256)?;
         let (url, local_path) = match m.asset.origin {
@@ -131,11 +222,24 @@ pub async fn export(
         };
         let source = m.sources.first();
         let mut shot = None;
+        let mut tls_facts = TlsFields::default();
         if let Some(c) = &m.capture {
+            let warc_path = case.warc_dir().join(&c.warc_file);
             wacz.records.push(RecordRef {
-                warc_path: case.warc_dir().join(&c.warc_file),
+                warc_path: warc_path.clone(),
                 offset: c.warc_offset,
             });
+            if m.asset.locator.starts_with("urn:sha256:") {
+                let (resource, metadata) = inline_records(case, &m.asset.sha256, c)?;
+                wacz.records.push(resource);
+                wacz.records.extend(metadata);
+            }
+            if let Some(host) = https_host(&c.url) {
+                tls_facts = tls_fields(&mut tls, &warc_path, c, &host);
+                if let Some(r) = tls_facts.record.take() {
+                    wacz.records.push(r);
+                }
+            }
             let page_url = source.map(|s| s.page_url.clone()).unwrap_or_else(|| c.url.clone());
             let page = case.latest_capture_of(&page_url)?;
             if let Some(p) = &page {
@@ -187,7 +291,13 @@ pub async fn export(
                 warc_file: m.capture.as_ref().map(|c| c.warc_file.clone()),
                 warc_record_id: m.capture.as_ref().map(|c| c.response_record_id.clone()),
                 element: source.map(|s| s.element.clone()),
-                ..Default::default()
+                embedded: embedded_note(&m.asset.locator, &m.sources),
+                tls_subject: tls_facts.subject,
+                tls_issuer: tls_facts.issuer,
+                tls_sha256: tls_facts.sha256,
+                tls_version: tls_facts.version,
+                tls_cipher: tls_facts.cipher,
+                tls_record: tls_facts.note,
             },
             screenshot: shot,
             overlay: None,
@@ -250,7 +360,21 @@ pub async fn export(
         },
     };
     progress.phase("writing the bundle", None);
-    let summary = xiezhi_evidence::export_bundle(&spec, out).await?;
+    let cancelled = || progress.cancelled();
+    let summary = match xiezhi_evidence::export_bundle_cancellable(&spec, out, &cancelled).await {
+        Ok(s) => s,
+        Err(e) => {
+            progress.done();
+            // The custody log says the export began; say how it ended.
+            let event = if matches!(e, xiezhi_evidence::EvidenceError::Cancelled) {
+                "export.cancelled"
+            } else {
+                "export.failed"
+            };
+            case.log_event(event, json!({"bundle_id": bundle_id, "reason": e.to_string()}))?;
+            return Err(e.into());
+        }
+    };
     progress.done();
     let timestamps: Vec<serde_json::Value> = summary
         .timestamps
@@ -270,6 +394,7 @@ pub async fn export(
         bundle_id,
         bundle_sha256: summary.bundle_sha256,
         manifest_sha256: summary.manifest_sha256,
+        evidence_manifest_sha256: summary.evidence_manifest_sha256,
         exhibits: spec.exhibits.len(),
         files: summary.files,
         timestamps,

@@ -4,6 +4,7 @@
 /// of signatures for the crawler, references and scans).
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
     xiezhi_capture::image_type(bytes)
+        .or_else(|| xiezhi_fingerprint::looks_like_svg(bytes).then_some(xiezhi_fingerprint::SVG_MEDIA_TYPE))
 }
 
 /// File extension for a media type, for exhibit file names.
@@ -17,6 +18,7 @@ pub fn extension(media_type: Option<&str>) -> &'static str {
         Some("image/tiff") => "tif",
         Some("image/x-icon") => "ico",
         Some("image/avif") => "avif",
+        Some("image/svg+xml") => "svg",
         _ => "bin",
     }
 }

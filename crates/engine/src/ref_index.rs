@@ -40,18 +40,26 @@ pub fn index_path(case: &Case, model_id: &str) -> PathBuf {
 }
 
 /// Loads the case's reference index if it was built from exactly these
-/// fingerprints, else builds it and stores it in the case.
+/// fingerprints; if references were added or removed since, updates the stored
+/// index in place (no rebuild); else builds it. The result is stored in the case.
 pub(crate) fn load_or_build(case: &Case, model_id: &str, refs: &[(Reference, Fingerprint)]) -> Result<Shortlister> {
     let path = index_path(case, model_id);
     let key = ReferenceIndex::key(model_id, refs.iter().map(|(r, f)| (r.id, f)));
-    let current = ReferenceIndex::read_header(&path)
-        .map(|h| h.key == key && h.model_id == model_id)
-        .unwrap_or(false);
-    // A stale, foreign or damaged file is simply rebuilt: the index is derived data.
-    let index = match current.then(|| ReferenceIndex::load(&path)) {
-        Some(Ok(index)) => index,
-        _ => {
-            let index = ReferenceIndex::build(model_id, key, refs.iter().map(|(r, f)| (r.id, f)));
+    let pairs = || refs.iter().map(|(r, f)| (r.id, f));
+    let stored = ReferenceIndex::read_header(&path)
+        .ok()
+        .filter(|h| h.model_id == model_id)
+        .and_then(|_| ReferenceIndex::load(&path).ok());
+    // A foreign, old-format or damaged file is simply rebuilt: the index is derived data.
+    let index = match stored {
+        Some(index) if index.header().key == key => index,
+        Some(mut index) => {
+            index.sync(key, pairs())?;
+            index.save(&path)?;
+            index
+        }
+        None => {
+            let index = ReferenceIndex::build(model_id, key, pairs())?;
             index.save(&path)?;
             index
         }

@@ -57,6 +57,10 @@ pub fn add_references(case: &mut Case, paths: &[PathBuf], progress: &dyn Progres
     progress.phase("adding references", Some(files.len() as u64));
     let mut report = RefsAdded::default();
     for f in files {
+        // A large folder can take minutes: stop on Cancel; what was added stays added.
+        if progress.cancelled() {
+            break;
+        }
         progress.message(&f.to_string_lossy());
         let bytes = std::fs::read(&f).map_err(|source| EngineError::Io {
             path: f.clone(),

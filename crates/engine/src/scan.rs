@@ -28,6 +28,9 @@ pub struct ScanReport {
     pub compared: usize,
     /// Files that could not be fingerprinted: (what, reason). The scan carries on.
     pub unreadable: Vec<(String, String)>,
+    /// The operator stopped the scan (desktop Cancel): matches recorded so far are kept, and
+    /// a new scan reuses every fingerprint already computed, so it resumes where this stopped.
+    pub cancelled: bool,
     /// `scan` only: screenshots of the pages that hold a match at or above the review threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub screenshots: Option<crate::screenshots::ScreenshotReport>,
@@ -92,6 +95,10 @@ fn reference_fingerprints(
     progress.phase("fingerprinting references", Some(refs.len() as u64));
     let mut out = Vec::new();
     for r in refs {
+        if progress.cancelled() {
+            report.cancelled = true;
+            break;
+        }
         progress.message(&r.original_path);
         match fingerprint_blob(case, fp, &r.sha256, report)? {
             Ok(f) => out.push((r, f)),
@@ -114,19 +121,61 @@ fn match_candidate(
     report: &mut ScanReport,
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
-    let chosen = shortlist.candidates(refs, cand);
-    report.compared += chosen.len();
-    for (r, rf) in chosen.into_iter().map(|i| &refs[i]) {
-        let signals = xiezhi_match::compare(rf, cand);
-        let score = xiezhi_match::score(&signals) as f64;
+    let compared = compare_frames(cand, refs, shortlist, report);
+    for (i, signals, frame) in &compared {
+        let score = xiezhi_match::score(signals) as f64;
         if score < RECORD_FLOOR {
             continue;
         }
-        let explanation = xiezhi_match::explain(&signals);
-        let signals = serde_json::to_value(&signals).unwrap_or_default();
-        ids.push(case.upsert_match(r.id, asset.id, scan_id, score, &signals, &explanation)?);
+        // The index shortlists the nearest references, so a reference left out is not nearer.
+        let standing = xiezhi_match::Standing {
+            rank: 1 + compared
+                .iter()
+                .filter(|(_, o, _)| o.embedding_cosine > signals.embedding_cosine)
+                .count(),
+            references: refs.len(),
+        };
+        let mut explanation = xiezhi_match::explain_among(signals, standing);
+        let mut signals = serde_json::to_value(signals).unwrap_or_default();
+        if let Some(k) = frame {
+            let of = format!(
+                "{}{}",
+                cand.animation_frames,
+                if cand.animation_truncated { "+" } else { "" }
+            );
+            explanation = format!("In frame {k} of {of} of the animation: {explanation}");
+            if let Some(o) = signals.as_object_mut() {
+                o.insert("frame".into(), json!(k));
+                o.insert("animation_frames".into(), json!(cand.animation_frames));
+            }
+        }
+        ids.push(case.upsert_match(refs[*i].0.id, asset.id, scan_id, score, &signals, &explanation)?);
     }
     Ok(ids)
+}
+
+/// Each shortlisted reference compared with every distinct frame of the candidate (one
+/// for a still image), keeping its best-scoring frame: (reference index, signals, frame).
+fn compare_frames(
+    cand: &Fingerprint,
+    refs: &[(Reference, Fingerprint)],
+    shortlist: &Shortlister,
+    report: &mut ScanReport,
+) -> Vec<(usize, xiezhi_match::Signals, Option<u32>)> {
+    let mut best: Vec<(usize, xiezhi_match::Signals, Option<u32>)> = Vec::new();
+    for (frame, view) in cand.frame_views() {
+        let chosen = shortlist.candidates(refs, view);
+        report.compared += chosen.len();
+        for i in chosen {
+            let signals = xiezhi_match::compare(&refs[i].1, view);
+            match best.iter_mut().find(|(j, ..)| *j == i) {
+                Some(slot) if xiezhi_match::score(&slot.1) >= xiezhi_match::score(&signals) => {}
+                Some(slot) => *slot = (i, signals, frame),
+                None => best.push((i, signals, frame)),
+            }
+        }
+    }
+    best
 }
 
 fn model_details(fp: &Fingerprinter) -> serde_json::Value {
@@ -139,11 +188,18 @@ pub fn scan(case: &mut Case, fp: &Fingerprinter, progress: &dyn Progress) -> Res
     let scan_id = case.begin_scan("scan", model_details(fp))?;
     report.scan_id = scan_id;
     let refs = reference_fingerprints(case, fp, progress, &mut report)?;
-    let shortlist = ref_index::load_or_build(case, fp.embedder().model_id(), &refs)?;
     let assets = case.assets(Some(AssetOrigin::Crawl))?;
     report.candidates = assets.len();
+    if report.cancelled {
+        return finish_cancelled_scan(case, report);
+    }
+    let shortlist = ref_index::load_or_build(case, fp.embedder().model_id(), &refs)?;
     progress.phase("fingerprinting and matching captured images", Some(assets.len() as u64));
     for a in &assets {
+        if progress.cancelled() {
+            report.cancelled = true;
+            break;
+        }
         progress.message(&a.locator);
         match fingerprint_blob(case, fp, &a.sha256, &mut report)? {
             Ok(f) => report.matches += match_candidate(case, scan_id, a, &f, &refs, &shortlist, &mut report)?.len(),
@@ -152,9 +208,24 @@ pub fn scan(case: &mut Case, fp: &Fingerprinter, progress: &dyn Progress) -> Res
         progress.advance(1);
     }
     progress.done();
+    if report.cancelled {
+        return finish_cancelled_scan(case, report);
+    }
     case.finish_scan(scan_id, "scan", json!({"references": report.references, "candidates": report.candidates, "matches": report.matches, "unreadable": report.unreadable.len()}))?;
     // Photograph the pages worth a look while they are (probably) still online.
     report.screenshots = Some(crate::screenshots::screenshot_matched_pages(case, progress)?);
+    Ok(report)
+}
+
+/// Close a scan the operator cancelled: the custody log records how far it got; no screenshots.
+fn finish_cancelled_scan(case: &mut Case, report: ScanReport) -> Result<ScanReport> {
+    case.finish_scan(
+        report.scan_id,
+        "scan",
+        json!({"references": report.references, "candidates": report.candidates, "matches": report.matches,
+               "unreadable": report.unreadable.len(), "cancelled": true,
+               "fingerprinted": report.fingerprinted, "from_cache": report.from_cache}),
+    )?;
     Ok(report)
 }
 
@@ -188,7 +259,7 @@ pub fn check(case: &mut Case, fp: &Fingerprinter, paths: &[PathBuf], progress: &
         let Some(mt) = sniff_image(&bytes) else {
             report
                 .unreadable
-                .push((path, "not a PNG, JPEG, GIF, WebP, BMP, TIFF or ICO image".into()));
+                .push((path, "not a PNG, JPEG, GIF, WebP, BMP, TIFF, ICO or SVG image".into()));
             progress.advance(1);
             continue;
         };

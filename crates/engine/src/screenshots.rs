@@ -75,6 +75,10 @@ pub fn screenshot_pages(
     let mut writer: Option<ScreenshotWriter> = None;
     progress.phase("taking screenshots", Some(todo.len() as u64));
     for u in &todo {
+        // Each page costs a browser run of seconds: honour the operator's Cancel between pages.
+        if progress.cancelled() {
+            break;
+        }
         progress.message(u);
         let outcome = Url::parse(u)
             .map_err(|e| format!("not a URL: {e}"))

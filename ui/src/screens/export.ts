@@ -14,11 +14,18 @@ export async function exportScreen(ctx: Ctx): Promise<HTMLElement> {
   const demo = ctx.info?.demo;
   const panel = h('div', {});
   const outcome = h('div', { id: 'export-outcome' });
-  ctx.onJobProgress = (p) => { clear(panel); panel.appendChild(progressPanel(p, null)); };
+  const cancel = () => void api.cancel().then((j) => ctx.toast(j ? `Stopping ${j}…` : 'No job running'));
+  ctx.onJobProgress = (p) => { clear(panel); panel.appendChild(progressPanel(p, cancel)); };
   ctx.onJobDone = (d: DoneEvent) => {
     clear(panel);
     clear(outcome);
     if (d.job !== 'export') return;
+    if (d.cancelled) {
+      outcome.appendChild(h('p', { class: 'ok', id: 'export-cancelled' },
+        `Export cancelled: ${d.error ?? 'stopped on request'}. Export again when ready.`));
+      outcome.scrollIntoView({ block: 'nearest' });
+      return;
+    }
     if (!d.ok) {
       outcome.appendChild(h('p', { class: 'error' }, `Export failed: ${d.error}`));
       return;
@@ -33,8 +40,18 @@ export async function exportScreen(ctx: Ctx): Promise<HTMLElement> {
         h('dt', {}, 'Bundle SHA-256'), h('dd', { class: 'mono' }, r.bundle_sha256),
         h('dt', {}, 'Manifest SHA-256'), h('dd', { class: 'mono' }, r.manifest_sha256),
         h('dt', {}, 'Timestamps'), h('dd', {}, String(r.timestamps.length))),
-      h('p', { class: 'hint' }, 'Open the folder in your file manager to hand the bundle over; anyone can check it offline with “xiezhi verify” or sha256sum and openssl.'),
-      button('Verify this bundle', () => ctx.go('verify'), { class: 'primary', id: 'goto-verify' })));
+      h('p', { class: 'hint' }, 'Hand the bundle over from its folder; anyone can check it offline with “xiezhi verify” or sha256sum and openssl.'),
+      h('div', { class: 'actions' },
+        button('Verify this bundle', () => ctx.go('verify'), { class: 'primary', id: 'goto-verify' }),
+        button('Show in folder', async () => {
+          try {
+            const folder = await api.revealBundle(r.path);
+            ctx.toast(`Opened ${folder} in the file manager`);
+          } catch (e) {
+            ctx.toast(errorText(e), 'error');
+          }
+        }, { class: 'secondary', id: 'export-reveal' }))));
+    outcome.scrollIntoView({ block: 'start' });
   };
   const start = async () => {
     try {
@@ -66,6 +83,7 @@ export async function exportScreen(ctx: Ctx): Promise<HTMLElement> {
         field('Second timestamp authority (optional)', inputEl('export-tsa2', '', { placeholder: 'optional' })),
         field('Bates prefix (optional)', inputEl('export-bates', '', { placeholder: 'derived from the case name' })),
         field('Output file (optional)', inputEl('export-out', '', { placeholder: `${dash.dir}/exports/bundle-….zip` }))),
+      h('p', { class: 'hint' }, 'By default bundles go to ', h('span', { class: 'mono', id: 'export-out-hint' }, `${dash.dir}/exports`), ', where “Show in folder” can open them.'),
       h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'export-start', class: 'primary' }, 'Export bundle'))),
     panel, outcome);
 }
@@ -95,6 +113,7 @@ export async function verifyScreen(ctx: Ctx): Promise<HTMLElement> {
       ctx.toast(errorText(e), 'error');
     }
   };
+  // Verifying even a 1 GiB bundle takes ~1.5 s (bench/results/evidence.md): no Cancel needed.
   ctx.onJobProgress = (p) => { clear(panel); panel.appendChild(progressPanel(p, null)); };
   ctx.onJobDone = (d) => {
     clear(panel);
@@ -115,6 +134,18 @@ export async function verifyScreen(ctx: Ctx): Promise<HTMLElement> {
       field('Bundle (.zip)', inputEl('verify-path', lastBundle, { placeholder: '/path/to/bundle.zip' })),
       field('Trusted TSA root certificate (PEM, optional)', inputEl('verify-ca', demo?.tsa_ca ?? '', { placeholder: '/path/to/tsa-ca.pem' })),
       h('div', { class: 'dropzone small' }, 'Or drop a bundle on this window.'),
-      h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'verify-start', class: 'primary' }, 'Verify'))),
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', id: 'verify-start', class: 'primary' }, 'Verify'),
+        button('Choose bundle…', async () => {
+          try {
+            const [zip] = await api.pick('bundle');
+            if (!zip) return;
+            const input = document.getElementById('verify-path') as HTMLInputElement | null;
+            if (input) input.value = zip;
+            await start(zip);
+          } catch (e) {
+            ctx.toast(errorText(e), 'error');
+          }
+        }, { class: 'secondary', id: 'verify-pick' }))),
     panel, outcome);
 }

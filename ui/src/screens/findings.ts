@@ -7,7 +7,7 @@ import { button, clear, h } from '../dom';
 import { errorText, type Ctx } from '../ctx';
 import {
   applyFilter, boxPercent, DEFAULT_FILTER, editType, explainSignals, fileName, formatScore, formatTime, moveSelection,
-  reselect, scoreWidth, shortHash, sitesOf, sortFindings, statusOf, type EditType, type FindingFilter, type ShortcutAction,
+  reselect, scoreWidth, shortHash, sitesOf, sortFindings, statusOf, tlsLine, type EditType, type FindingFilter, type ShortcutAction,
 } from '../logic';
 import type { FindingDetail, MatchRecord } from '../types';
 
@@ -118,7 +118,7 @@ function provenance(d: FindingDetail): HTMLElement {
     ['Captured at', formatTime(c?.fetched_at)],
     ['HTTP status', c ? String(c.status) : '—'],
     ['Server IP', c?.server_ip ?? '—'],
-    ['TLS', c && c.url.startsWith('https:') ? 'HTTPS: the server certificate chain and TLS version are in a WARC metadata record beside this response' : 'plain HTTP (no TLS)'],
+    ['TLS', tlsLine(c?.url ?? (m.asset.origin === 'crawl' ? m.asset.locator : null))],
     ['WARC record', c ? `${c.warc_file} · ${c.response_record_id}` : '—'],
     ['Candidate SHA-256', m.asset.sha256],
     ['Media type', m.asset.media_type ?? 'unknown'],

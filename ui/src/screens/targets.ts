@@ -2,9 +2,9 @@
 // then the scan that fingerprints what was captured and ranks it against the references.
 
 import { api } from '../api';
-import { button, clear, field, h, inputEl, num, val } from '../dom';
+import { append, button, clear, field, h, inputEl, num, val } from '../dom';
 import { errorText, type Ctx } from '../ctx';
-import { formatTime } from '../logic';
+import { crawlOutcome, formatTime, targetActions } from '../logic';
 import type { CrawlRow, DoneEvent } from '../types';
 import { progressPanel } from './progress';
 
@@ -18,7 +18,9 @@ function history(rows: [CrawlRow, [string, string][]][]): HTMLElement {
         h('summary', {},
           h('strong', {}, `Crawl #${c.id}`),
           ` · ${formatTime(c.started_at)} · `,
-          c.finished_at ? `${s.pages ?? 0} pages, ${s.assets ?? 0} images, ${failures.length} errors` : 'interrupted — start it again to resume'),
+          c.finished_at
+            ? `${s.pages ?? 0} pages, ${s.assets ?? 0} images, ${failures.length} errors`
+            : h('span', { class: 'badge open', id: `crawl-${c.id}-paused` }, 'paused or interrupted — Resume continues it')),
         h('p', { class: 'mono small' }, (c.seeds ?? []).join('  ')),
         failures.length === 0
           ? h('p', { class: 'muted small' }, 'No errors.')
@@ -29,29 +31,63 @@ function history(rows: [CrawlRow, [string, string][]][]): HTMLElement {
 }
 
 export async function targetsScreen(ctx: Ctx): Promise<HTMLElement> {
-  const rows = await api.crawlHistory();
+  let rows = await api.crawlHistory();
   const demo = ctx.info?.demo;
   const histHost = h('div', {}, history(rows));
   const panel = h('div', {}, progressPanel(ctx.job, ctx.job ? cancel : null));
   const outcome = h('div', { id: 'job-outcome' });
+  const actionsHost = h('div', { class: 'actions', id: 'targets-actions' });
+  const stateLine = h('p', { class: 'muted small', id: 'targets-state', role: 'status' });
   async function cancel() {
     const j = await api.cancel();
-    ctx.toast(j ? `Stopping ${j}…` : 'No job running');
+    ctx.toast(j ? (j === 'crawl' ? 'Pausing the crawl…' : `Stopping ${j}…`) : 'No job running');
   }
-  ctx.onJobProgress = (p) => { clear(panel); panel.appendChild(progressPanel(p, cancel)); };
+  const run = (f: () => Promise<void>) => async () => {
+    try {
+      await f();
+    } catch (e) {
+      ctx.toast(errorText(e), 'error');
+    }
+  };
+  // Buttons follow the job state: start / pause / resume for the crawl, cancel for the rest.
+  function renderActions(job: string | null) {
+    const a = targetActions(job, rows.map(([c]) => c));
+    stateLine.textContent = a.state;
+    clear(actionsHost);
+    append(actionsHost,
+      h('button', { type: 'submit', id: 'crawl-start', class: 'primary', disabled: !a.start }, 'Start crawl'),
+      a.pause ? button('Pause crawl', () => void cancel(), { class: 'secondary', id: 'crawl-pause' }) : null,
+      a.resume !== null
+        ? button(`Resume crawl #${a.resume}`, run(() => api.resumeCrawl(a.resume as number)), { class: 'primary', id: 'crawl-resume' })
+        : null,
+      button('Scan captured images', () => void scan(), { class: 'secondary', id: 'scan-start', disabled: !a.scan }),
+      a.cancel ? button(`Cancel ${a.cancel}`, () => void cancel(), { class: 'danger', id: `${a.cancel}-cancel` }) : null,
+      button('Screenshot pages with findings', () => void shots(), { class: 'secondary', id: 'screenshots-start', disabled: !a.scan }));
+  }
+  ctx.onJobProgress = (p) => {
+    clear(panel);
+    panel.appendChild(progressPanel(p, cancel));
+    if (!actionsHost.dataset.job || actionsHost.dataset.job !== p.job) {
+      actionsHost.dataset.job = p.job;
+      renderActions(p.job);
+    }
+  };
   ctx.onJobDone = async (d: DoneEvent) => {
     clear(panel);
     panel.appendChild(progressPanel(null, null));
     clear(outcome);
     if (d.job === 'crawl' && d.ok) {
-      const r = d.result as { pages: number; assets: number; exchanges: number; failures: unknown[]; stopped_early?: string | null };
-      outcome.appendChild(h('p', { class: 'ok', id: 'crawl-done' },
-        `Crawl ${r.stopped_early ? 'stopped' : 'finished'}: ${r.pages} pages, ${r.assets} images, ${r.exchanges} HTTP exchanges, ${r.failures.length} errors.`,
-        r.stopped_early ? ` Stopped early: ${r.stopped_early}. Start it again with the same settings to resume.` : ''));
+      const r = d.result as Parameters<typeof crawlOutcome>[0];
+      outcome.appendChild(h('p', { class: 'ok', id: r.paused ? 'crawl-paused' : 'crawl-done', 'data-crawl-id': r.crawl_id }, crawlOutcome(r)));
     } else if (d.job === 'scan' && d.ok) {
-      const r = d.result as { candidates: number; references: number; matches: number; unreadable: unknown[] };
-      outcome.append(h('p', { class: 'ok', id: 'scan-done' }, `Scan finished: ${r.candidates} captured images against ${r.references} references, ${r.matches} matches recorded.`),
-        button('Review findings', () => ctx.go('findings'), { class: 'primary', id: 'goto-findings' }));
+      const r = d.result as { candidates: number; references: number; matches: number; fingerprinted: number; from_cache: number; unreadable: unknown[]; cancelled?: boolean };
+      if (r.cancelled) {
+        outcome.append(h('p', { class: 'ok', id: 'scan-cancelled' },
+          `Scan cancelled: ${r.fingerprinted} images fingerprinted, ${r.matches} matches recorded so far. Scan again to finish — fingerprints already computed are reused.`));
+      } else {
+        outcome.append(h('p', { class: 'ok', id: 'scan-done' }, `Scan finished: ${r.candidates} captured images against ${r.references} references, ${r.matches} matches recorded (${r.from_cache} fingerprints reused).`),
+          button('Review findings', () => ctx.go('findings'), { class: 'primary', id: 'goto-findings' }));
+      }
     } else if (d.job === 'screenshots' && d.ok) {
       const r = d.result as { taken: unknown[]; already_taken: string[]; failures: [string, string][]; browser_missing: string | null };
       outcome.appendChild(h('p', { class: r.browser_missing ? 'error' : 'ok', id: 'screenshots-done' },
@@ -61,8 +97,12 @@ export async function targetsScreen(ctx: Ctx): Promise<HTMLElement> {
     } else if (!d.ok) {
       outcome.appendChild(h('p', { class: 'error' }, `${d.job} failed: ${d.error}`));
     }
+    rows = await api.crawlHistory();
     clear(histHost);
-    histHost.appendChild(history(await api.crawlHistory()));
+    histHost.appendChild(history(rows));
+    delete actionsHost.dataset.job;
+    renderActions(null);
+    outcome.scrollIntoView({ block: 'center' });
   };
   const start = async () => {
     try {
@@ -98,11 +138,12 @@ export async function targetsScreen(ctx: Ctx): Promise<HTMLElement> {
       ctx.toast(errorText(e), 'error');
     }
   };
+  renderActions(ctx.job?.job ?? ctx.info?.job ?? null);
   const scope = h('select', { id: 'crawl-scope' },
     h('option', { value: 'host' }, 'Same host'), h('option', { value: 'domain' }, 'Same registered domain'), h('option', { value: 'prefix' }, 'Under the seed path'));
   return h('section', { class: 'screen', id: 'screen-targets' },
     h('h1', {}, 'Targets'),
-    h('p', { class: 'lede' }, 'Every HTTP exchange is recorded in WARC 1.1 with its time, server address and digest. An interrupted crawl can be started again.'),
+    h('p', { class: 'lede' }, 'Every HTTP exchange is recorded in WARC 1.1 with its time, server address and digest. Pausing keeps the crawl’s queue; Resume continues the same crawl (an interrupted one too).'),
     h('form', { class: 'card', onsubmit: ((e: Event) => { e.preventDefault(); void start(); }) as EventListener },
       field('Start URLs (separated by spaces or new lines)', h('textarea', { id: 'crawl-urls', rows: 3, spellcheck: 'false' }, demo?.site_url ?? '')),
       h('div', { class: 'grid4' },
@@ -121,11 +162,7 @@ export async function targetsScreen(ctx: Ctx): Promise<HTMLElement> {
         h('div', { class: 'grid2' },
           field('Follow only page URLs matching (regex, one per line)', h('textarea', { id: 'crawl-include', rows: 2, spellcheck: 'false' })),
           field('Never follow page URLs matching (regex, one per line)', h('textarea', { id: 'crawl-exclude', rows: 2, spellcheck: 'false' })))),
-      h('div', { class: 'actions' },
-        h('button', { type: 'submit', id: 'crawl-start', class: 'primary' }, 'Start crawl'),
-        button('Cancel', () => void cancel(), { class: 'secondary', id: 'crawl-cancel' }),
-        button('Scan captured images', () => void scan(), { class: 'secondary', id: 'scan-start' }),
-        button('Screenshot pages with findings', () => void shots(), { class: 'secondary', id: 'screenshots-start' }))),
+      actionsHost, stateLine),
     panel, outcome,
     h('h2', {}, 'Crawls and errors'),
     histHost);
