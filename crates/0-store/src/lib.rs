@@ -13,6 +13,7 @@ mod case;
 mod case_capture;
 mod case_findings;
 mod case_inline_assets;
+mod case_records;
 mod case_screenshots;
 pub mod custody;
 mod integrity;
