@@ -14,351 +14,18 @@
 //! The driver stack is installed by `./run test`. When it is missing the test FAILS (it
 //! never skips silently); outside CI, `XIEZHI_SKIP_DESKTOP_E2E=1` skips it on purpose.
 
-use std::net::TcpListener;
+mod e2e_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
+use e2e_support::desktop::*;
+use e2e_support::servers::*;
+use e2e_support::ui::*;
+use e2e_support::MARKER;
+use fantoccini::{ClientBuilder, Locator};
 use serde_json::json;
-
-const TITLE: &str = "Xiezhi";
-const MARKER: &str = "zebrafinch";
-
-/// Processes started by the test, killed (by pid) when it ends, pass or fail.
-struct Kill(Vec<Child>);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn find_tool(env: &str, name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
-    if let Ok(p) = std::env::var(env) {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(extra.iter().cloned())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-fn target_dir() -> PathBuf {
-    // <target>/debug/deps/e2e-… → <target>
-    let exe = std::env::current_exe().expect("test exe");
-    exe.ancestors().nth(3).expect("target dir").to_path_buf()
-}
-
-/// The hostile page: script and onerror payloads in markup, in its title and as text, and
-/// an exact copy of a reference so that it becomes a finding the reviewer opens.
-async fn serve_hostile(copy: Vec<u8>) -> String {
-    use axum::routing::get;
-    let page = format!(
-        r#"<!doctype html><html><head><title>Hostile &lt;img src=x onerror="document.title='PWNED-title'"&gt; {MARKER} shop</title>
-<script>window.__xz_pwned = 'script'; document.title = 'PWNED-script';</script></head>
-<body onload="document.title='PWNED-onload'"><h1>Payload page {MARKER}</h1>
-<p>{MARKER} &lt;img src=x onerror="window.__xz_pwned='snippet'; document.title='PWNED-snippet'"&gt; &lt;script&gt;document.title='PWNED-text'&lt;/script&gt;</p>
-<img src="/missing.png" onerror="window.__xz_pwned='onerror'; document.title='PWNED-onerror'">
-<img src="/copy.png" alt="copy"></body></html>"#
-    );
-    let app = axum::Router::new()
-        .route(
-            "/",
-            get(move || {
-                let page = page.clone();
-                async move { ([("content-type", "text/html; charset=utf-8")], page) }
-            }),
-        )
-        .route(
-            "/copy.png",
-            get(move || {
-                let copy = copy.clone();
-                async move { ([("content-type", "image/png")], copy) }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}/")
-}
-
-/// Every WebDriver call is bounded: a hung webview fails the test instead of stalling CI.
-async fn bounded<T, E: std::fmt::Display>(what: &str, f: impl std::future::Future<Output = Result<T, E>>) -> T {
-    match tokio::time::timeout(Duration::from_secs(60), f).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => panic!("{what}: {e}"),
-        Err(_) => panic!("{what}: no answer from the webview within 60 s"),
-    }
-}
-
-struct Ui {
-    c: Client,
-    shots: PathBuf,
-    n: usize,
-}
-
-impl Ui {
-    async fn shot(&mut self, name: &str) {
-        self.n += 1;
-        // Let the webview paint the last change before capturing it.
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let png = bounded("screenshot", self.c.screenshot()).await;
-        let path = self.shots.join(format!("{:02}-{name}.png", self.n));
-        std::fs::write(&path, png).expect("write screenshot");
-        eprintln!("screenshot {}", path.display());
-    }
-
-    async fn wait(&mut self, css: &str, secs: u64) -> Element {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Ok(Ok(e)) = tokio::time::timeout(Duration::from_secs(30), self.c.find(Locator::Css(css))).await {
-                return e;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("{css} did not appear within {secs} s")).await;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    async fn fail(&mut self, why: &str) -> ! {
-        if let Ok(Ok(png)) = tokio::time::timeout(Duration::from_secs(20), self.c.screenshot()).await {
-            let _ = std::fs::write(self.shots.join("FAILED.png"), png);
-        }
-        let toasts = match tokio::time::timeout(Duration::from_secs(20), self.c.find(Locator::Css("#toasts"))).await {
-            Ok(Ok(t)) => t.text().await.unwrap_or_default(),
-            _ => String::new(),
-        };
-        panic!("{why}; messages on screen: {toasts:?}");
-    }
-
-    async fn click(&mut self, css: &str) {
-        let e = self.wait(css, 20).await;
-        eprintln!("e2e: click {css}");
-        bounded(&format!("click {css}"), e.click()).await;
-    }
-
-    async fn text(&mut self, css: &str) -> String {
-        let e = self.wait(css, 20).await;
-        bounded(&format!("text of {css}"), e.text()).await
-    }
-
-    async fn set(&mut self, css: &str, value: &str) {
-        let e = self.wait(css, 20).await;
-        bounded(&format!("clear {css}"), e.clear()).await;
-        bounded(&format!("type into {css}"), e.send_keys(value)).await;
-    }
-
-    /// Nothing from a captured page ran: the title is ours and no payload flag is set.
-    async fn assert_no_payload_ran(&mut self, after: &str) {
-        let v = self.js("return [document.title, String(window.__xz_pwned)];").await;
-        assert_eq!(v, json!([TITLE, "undefined"]), "a captured payload ran after {after}");
-    }
-
-    /// A key press as a person types it: sent to whatever has the focus.
-    async fn key(&mut self, key: &str) {
-        eprintln!("e2e: key {key}");
-        let e = bounded("active element", self.c.active_element()).await;
-        bounded(&format!("key {key}"), e.send_keys(key)).await;
-    }
-
-    async fn js(&mut self, script: &str) -> serde_json::Value {
-        bounded("execute", self.c.execute(script, vec![])).await
-    }
-
-    /// Wait until `css` matches exactly `n` elements; returns n.
-    async fn wait_count(&mut self, css: &str, n: usize, secs: u64) -> usize {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let got = self.count(css).await;
-            if got == n {
-                return got;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("{css}: {got} elements, expected {n}")).await;
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
-
-    async fn count(&mut self, css: &str) -> usize {
-        bounded("find all", self.c.find_all(Locator::Css(css))).await.len()
-    }
-
-    /// Wait until the progress panel shows `job` with at least `done` units done.
-    async fn wait_progress(&mut self, job: &str, done: u64, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        let script = format!(
-            "const h = document.querySelector('#job-progress .progress-head'); if (!h) return -1; \
-             const t = h.textContent; if (!t.startsWith('{job}:')) return -1; \
-             const m = /(\\d+) (done|\\/)/.exec(t); return m ? Number(m[1]) : -1;"
-        );
-        loop {
-            let n = self.js(&script).await.as_i64().unwrap_or(-1);
-            if n >= done as i64 {
-                return;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("{job} did not report {done} units done within {secs} s"))
-                    .await;
-            }
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
-
-    /// Choose an option of a `<select>` as a person does (the change event fires).
-    async fn select(&mut self, css: &str, value: &str) {
-        let e = self.wait(css, 20).await;
-        eprintln!("e2e: select {value} in {css}");
-        bounded(&format!("select {value} in {css}"), e.select_by_value(value)).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-
-    /// Call an app command over the real IPC from the page, as the UI would:
-    /// `{ "ok": value }` or `{ "error": message }`.
-    async fn invoke(&mut self, cmd: &str, args: serde_json::Value) -> serde_json::Value {
-        let script = "const [cmd, args, done] = arguments; \
-            window.__TAURI_INTERNALS__.invoke(cmd, args).then(v => done({ ok: v ?? null }), e => done({ error: String(e) }));";
-        bounded(
-            &format!("invoke {cmd}"),
-            self.c.execute_async(script, vec![json!(cmd), args]),
-        )
-        .await
-    }
-
-    async fn goto(&mut self, screen: &str) {
-        self.click(&format!("#nav-{screen}")).await;
-        self.wait(&format!("#screen-{screen}"), 20).await;
-    }
-}
-
-fn driver_stack() -> Result<(PathBuf, PathBuf, PathBuf), String> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache"));
-    let tauri_driver = find_tool(
-        "TAURI_DRIVER",
-        "tauri-driver",
-        &[cache.join("xiezhi/tools/bin"), home.join(".cargo/bin")],
-    )
-    .ok_or("tauri-driver not found (./run test installs it under ~/.cache/xiezhi/tools)")?;
-    let native = find_tool("WEBKIT_WEBDRIVER", "WebKitWebDriver", &[PathBuf::from("/usr/bin")])
-        .ok_or("WebKitWebDriver not found (Debian package webkit2gtk-driver)")?;
-    let xvfb = find_tool("XVFB", "Xvfb", &[PathBuf::from("/usr/bin")]).ok_or("Xvfb not found (Debian package xvfb)")?;
-    find_tool("XDOTOOL", "xdotool", &[PathBuf::from("/usr/bin")])
-        .ok_or("xdotool not found (Debian package xdotool)")?;
-    find_tool("XDG_OPEN", "xdg-open", &[PathBuf::from("/usr/bin")])
-        .ok_or("xdg-open not found (Debian package xdg-utils)")?;
-    Ok((tauri_driver, native, xvfb))
-}
-
-/// The desktop's folder opener for the app under test: `xdg-open` finds this entry through
-/// the test's XDG dirs and runs it; it appends the folder it was given to `opened`.
-fn register_folder_opener(data: &Path, config: &Path, opened: &Path) {
-    let script = data.join("record-open");
-    std::fs::create_dir_all(data.join("applications")).expect("applications dir");
-    std::fs::create_dir_all(config).expect("config dir");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\n", opened.display()),
-    )
-    .expect("opener script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
-    std::fs::write(
-        data.join("applications/xiezhi-e2e-folder-opener.desktop"),
-        format!(
-            "[Desktop Entry]\nType=Application\nName=Folder opener (e2e)\nExec={} %f\nMimeType=inode/directory;\nNoDisplay=true\n",
-            script.display()
-        ),
-    )
-    .expect("desktop entry");
-    std::fs::write(
-        config.join("mimeapps.list"),
-        "[Default Applications]\ninode/directory=xiezhi-e2e-folder-opener.desktop\n",
-    )
-    .expect("mimeapps.list");
-}
-
-/// Answer the app's native GTK file dialog titled `title` as a person would: focus it,
-/// open the location field (Ctrl+L), type `path`, press Enter.
-fn answer_file_dialog(display: &str, title: &str, path: &Path) {
-    let xdotool = |args: &[&str]| -> String {
-        let out = Command::new("timeout")
-            .arg("30")
-            .arg("xdotool")
-            .args(args)
-            .env("DISPLAY", display)
-            .output()
-            .expect("run xdotool");
-        assert!(
-            out.status.success(),
-            "xdotool {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let found = xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
-    let win = found.lines().last().expect("the file dialog window").trim().to_string();
-    xdotool(&["windowfocus", "--sync", &win]);
-    std::thread::sleep(Duration::from_millis(500));
-    xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
-    std::thread::sleep(Duration::from_millis(300));
-    xdotool(&["type", "--delay", "15", &path.to_string_lossy()]);
-    std::thread::sleep(Duration::from_millis(300));
-    xdotool(&["key", "Return"]);
-}
-
-fn start_xvfb(xvfb: &Path) -> (Child, String) {
-    for n in 0..50u32 {
-        let display = 90 + (std::process::id() % 400) + n;
-        if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
-            || Path::new(&format!("/tmp/.X{display}-lock")).exists()
-        {
-            continue;
-        }
-        let mut child = Command::new(xvfb)
-            .args([
-                format!(":{display}").as_str(),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Xvfb");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists() {
-                return (child, format!(":{display}"));
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("could not start Xvfb on a free display");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desktop_app_end_to_end_in_the_real_webview() {
@@ -658,16 +325,23 @@ async fn desktop_app_end_to_end_in_the_real_webview() {
             .unwrap_or_default()
     };
     let before = bundles_in(&exports_dir);
+    // The first export asks a timestamp authority that never answers, so it is certainly
+    // still running when Cancel is pressed (the demo's export alone can finish first).
+    let demo_tsa = ui.js("return document.getElementById('export-tsa1').value;").await;
+    let demo_tsa = demo_tsa.as_str().expect("TSA field").to_string();
+    let silent_tsa = silent_server().await;
+    ui.set("#export-tsa1", &silent_tsa).await;
     ui.click("#export-start").await;
     ui.wait_progress("export", 0, 30).await;
     ui.click("#job-cancel").await;
-    ui.wait("#export-cancelled", 120).await;
+    ui.wait("#export-cancelled", 30).await;
     ui.shot("export-cancelled").await;
     assert_eq!(
         bundles_in(&exports_dir),
         before,
         "a cancelled export leaves no file in {exports_dir}"
     );
+    ui.set("#export-tsa1", &demo_tsa).await;
     ui.click("#export-start").await;
     ui.wait("#export-done", 300).await;
     let bundle = ui.text("#export-path").await;

@@ -264,6 +264,23 @@ fn manifest_file(e: &Exhibit, f: &ExhibitFile, name: &str) -> ManifestExhibitFil
     }
 }
 
+/// Runs `work` unless the operator cancels first. A timestamp authority may take up to its
+/// 60 s timeout to answer; waiting that long after Cancel was pressed would be rude.
+async fn unless_cancelled<T>(
+    work: impl std::future::Future<Output = Result<T, EvidenceError>>,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<T, EvidenceError> {
+    let watch = async {
+        while !cancelled() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    tokio::select! {
+        r = work => r,
+        () = watch => Err(EvidenceError::Cancelled),
+    }
+}
+
 /// Tokens from every TSA over `digest`, and the certificates they carried.
 async fn stamp(
     urls: &[String],
@@ -414,7 +431,7 @@ pub async fn export_bundle_cancellable(
     evidence_bytes.push(b'\n');
     let evidence_digest: [u8; 32] = Sha256::digest(&evidence_bytes).into();
     let mut certs: Vec<Certificate> = Vec::new();
-    let evidence_tokens = stamp(&spec.tsa_urls, &evidence_digest, &mut certs).await?;
+    let evidence_tokens = unless_cancelled(stamp(&spec.tsa_urls, &evidence_digest, &mut certs), cancelled).await?;
     let evidence_infos: Vec<TimestampInfo> = evidence_tokens.iter().map(|(_, i)| i.clone()).collect();
     check()?;
 
@@ -480,7 +497,7 @@ pub async fn export_bundle_cancellable(
     b.add_raw(MANIFEST_PATH, &manifest_bytes)?;
     b.add_raw(SUMS_PATH, sha256sums(&manifest.files, &manifest_bytes).as_bytes())?;
 
-    let tokens = stamp(&spec.tsa_urls, &manifest_digest, &mut certs).await?;
+    let tokens = unless_cancelled(stamp(&spec.tsa_urls, &manifest_digest, &mut certs), cancelled).await?;
     let mut timestamps = Vec::new();
     for (i, (der, info)) in tokens.into_iter().enumerate() {
         b.add_raw(&token_path(i), &der)?;

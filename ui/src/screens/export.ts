@@ -5,7 +5,7 @@ import { api } from '../api';
 import { button, clear, field, h, inputEl, val } from '../dom';
 import { errorText, type Ctx } from '../ctx';
 import type { DoneEvent, VerifyReport } from '../types';
-import { progressPanel } from './progress';
+import { showProgress } from './progress';
 
 let lastBundle = '';
 
@@ -15,7 +15,7 @@ export async function exportScreen(ctx: Ctx): Promise<HTMLElement> {
   const panel = h('div', {});
   const outcome = h('div', { id: 'export-outcome' });
   const cancel = () => void api.cancel().then((j) => ctx.toast(j ? `Stopping ${j}…` : 'No job running'));
-  ctx.onJobProgress = (p) => { clear(panel); panel.appendChild(progressPanel(p, cancel)); };
+  ctx.onJobProgress = (p) => showProgress(panel, p, cancel);
   ctx.onJobDone = (d: DoneEvent) => {
     clear(panel);
     clear(outcome);
@@ -114,7 +114,7 @@ export async function verifyScreen(ctx: Ctx): Promise<HTMLElement> {
     }
   };
   // Verifying even a 1 GiB bundle takes ~1.5 s (bench/results/evidence.md): no Cancel needed.
-  ctx.onJobProgress = (p) => { clear(panel); panel.appendChild(progressPanel(p, null)); };
+  ctx.onJobProgress = (p) => showProgress(panel, p, null);
   ctx.onJobDone = (d) => {
     clear(panel);
     if (d.job !== 'verify') return;

@@ -5,7 +5,7 @@ import { button, clear, field, h, inputEl, val } from '../dom';
 import { errorText, type Ctx } from '../ctx';
 import { boxPercent, fileName, formatBytes, shortHash } from '../logic';
 import type { Reference } from '../types';
-import { progressPanel } from './progress';
+import { progressPanel, showProgress } from './progress';
 
 function grid(refs: Reference[]): HTMLElement {
   return h('div', {}, h('h2', { id: 'refs-count' }, `${refs.length} reference${refs.length === 1 ? '' : 's'}`), thumbs(refs), spriteHost);
@@ -119,7 +119,7 @@ export async function referencesScreen(ctx: Ctx): Promise<HTMLElement> {
       ctx.toast(errorText(e), 'error');
     }
   };
-  ctx.onJobProgress = (p) => { clear(panel); panel.appendChild(progressPanel(p, cancel)); };
+  ctx.onJobProgress = (p) => showProgress(panel, p, cancel);
   ctx.onJobDone = async (d) => {
     clear(panel);
     if (d.job !== 'references') return;

@@ -6,7 +6,7 @@ import { append, button, clear, field, h, inputEl, num, val } from '../dom';
 import { errorText, type Ctx } from '../ctx';
 import { crawlOutcome, formatTime, targetActions } from '../logic';
 import type { CrawlRow, DoneEvent } from '../types';
-import { progressPanel } from './progress';
+import { progressPanel, showProgress } from './progress';
 
 function history(rows: [CrawlRow, [string, string][]][]): HTMLElement {
   if (rows.length === 0) return h('p', { class: 'muted', id: 'crawl-history' }, 'No crawl yet.');
@@ -65,8 +65,7 @@ export async function targetsScreen(ctx: Ctx): Promise<HTMLElement> {
       button('Screenshot pages with findings', () => void shots(), { class: 'secondary', id: 'screenshots-start', disabled: !a.scan }));
   }
   ctx.onJobProgress = (p) => {
-    clear(panel);
-    panel.appendChild(progressPanel(p, cancel));
+    showProgress(panel, p, cancel);
     if (!actionsHost.dataset.job || actionsHost.dataset.job !== p.job) {
       actionsHost.dataset.job = p.job;
       renderActions(p.job);
