@@ -33,7 +33,7 @@ pub fn measure_quick(fp: &Fingerprinter, paths: &[PathBuf]) -> Result<Quick> {
     })
 }
 
-/// The full fingerprint (15 embeddings, keypoints…) of one image after the
+/// The full fingerprint (10 embeddings, keypoints…) of one image after the
 /// other, as the engine's scan runs it: the per-image latency a user waits for.
 pub fn measure_full_sequential(fp: &Fingerprinter, paths: &[PathBuf]) -> Result<Quick> {
     let files: Vec<Vec<u8>> = paths.iter().map(std::fs::read).collect::<Result<_, _>>()?;

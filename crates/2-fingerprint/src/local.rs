@@ -7,7 +7,9 @@
 //!    between [`MIN_WORK_SIDE`] and [`MAX_WORK_SIDE`] (small images are enlarged
 //!    so crops and thumbnails still have room for 31-px patches).
 //! 2. A pyramid of [`LEVELS`] levels, each [`SCALE_FACTOR`] smaller (bilinear).
-//! 3. FAST-9 corners (threshold [`FAST_THRESHOLD`]), 3x3 non-maximum suppression,
+//! 3. FAST-9 corners (threshold [`FAST_THRESHOLD`], or [`FAST_THRESHOLD_FLAT`] on a
+//!    level where that finds fewer corners than the level's budget: flat art, clipart
+//!    and small sprites have few strong corners), 3x3 non-maximum suppression,
 //!    ranked by the Harris response; the per-level budget shrinks by the scale
 //!    factor per level (as OpenCV's ORB) and is taken round-robin over a grid of
 //!    32-px cells, so a textured background cannot take it all.
@@ -22,8 +24,10 @@
 //! ([`mirror_descriptor`]), so mirrored copies are matched without a second set.
 //!
 //! Images with transparency: keypoints whose patch is less than
-//! [`MIN_OPAQUE_SHARE`] opaque are dropped, so the sprite's outline against the
-//! grey used here does not produce features that depend on the background.
+//! [`MIN_OPAQUE_SHARE`] opaque are dropped (mostly background, so they depend on
+//! the grey used here).  Keypoints on the outline are kept: a sprite's silhouette
+//! is most of its content, and once pasted onto a scene the tests inside the
+//! sprite still agree.
 
 use std::sync::OnceLock;
 
@@ -40,12 +44,14 @@ pub const MAX_KEYPOINTS: usize = 500;
 pub const LEVELS: usize = 8;
 pub const SCALE_FACTOR: f32 = 1.2;
 pub const FAST_THRESHOLD: i16 = 20;
+/// Second pass on levels where [`FAST_THRESHOLD`] leaves the budget unfilled.
+pub const FAST_THRESHOLD_FLAT: i16 = 8;
 /// Seed of the BRIEF test pattern; changing it invalidates stored descriptors.
 pub const PATTERN_SEED: u64 = 0x5849_455a_4849_4f52; // "XIEZHIOR"
-pub const MIN_OPAQUE_SHARE: f32 = 0.8;
+pub const MIN_OPAQUE_SHARE: f32 = 0.5;
 /// Identifies the extractor and its parameters; descriptors with a different
 /// id must not be compared.
-pub const LOCAL_FEATURES_ID: &str = "orb-fast9-rbrief256-v1";
+pub const LOCAL_FEATURES_ID: &str = "orb-fast9-rbrief256-v2";
 
 /// Radius of the orientation disc and half-size of the descriptor patch.
 const PATCH_RADIUS: i32 = 15;
@@ -198,7 +204,7 @@ struct Candidate {
 }
 
 /// FAST corners of one level after 3x3 non-maximum suppression, best first.
-fn detect(img: &GrayImage) -> Vec<Candidate> {
+fn detect(img: &GrayImage, threshold: i16) -> Vec<Candidate> {
     let (w, h) = (img.width() as i32, img.height() as i32);
     if w <= 2 * EDGE || h <= 2 * EDGE {
         return Vec::new();
@@ -206,7 +212,7 @@ fn detect(img: &GrayImage) -> Vec<Candidate> {
     let mut score = vec![0u32; (w * h) as usize];
     for y in EDGE..h - EDGE {
         for x in EDGE..w - EDGE {
-            if let Some(s) = fast9(img, x, y) {
+            if let Some(s) = fast9(img, x, y, threshold) {
                 score[(y * w + x) as usize] = s;
             }
         }
@@ -348,14 +354,22 @@ pub fn extract(image: &DynamicImage) -> LocalFeatures {
         prev = img.clone();
         // Exact per-axis factors back to working pixels.
         let (sx, sy) = (ww as f32 / lw as f32, wh as f32 / lh as f32);
-        let mut cands = detect(&img);
-        if let Some(a) = &alpha {
-            cands.retain(|c| {
-                let (x, y) = ((c.x as f32 + 0.5) * sx, (c.y as f32 + 0.5) * sy);
-                opaque_share(a, x, y, PATCH_RADIUS as f32 * sx) >= MIN_OPAQUE_SHARE
-            });
-        }
         let quota = (MAX_KEYPOINTS as f32 * inv_area.powi(level as i32) / total).round() as usize;
+        let opaque_enough = |cands: &mut Vec<Candidate>| {
+            if let Some(a) = &alpha {
+                cands.retain(|c| {
+                    let (x, y) = ((c.x as f32 + 0.5) * sx, (c.y as f32 + 0.5) * sy);
+                    opaque_share(a, x, y, PATCH_RADIUS as f32 * sx) >= MIN_OPAQUE_SHARE
+                });
+            }
+        };
+        let mut cands = detect(&img, FAST_THRESHOLD);
+        opaque_enough(&mut cands);
+        if cands.len() < quota {
+            // Flat art: weaker corners are still its corners (ranked after the strong ones by Harris).
+            cands = detect(&img, FAST_THRESHOLD_FLAT);
+            opaque_enough(&mut cands);
+        }
         let chosen = spread(cands, quota, lw, lh);
         if chosen.is_empty() {
             continue;
@@ -423,14 +437,14 @@ mod tests {
                 img.put_pixel(x, y, image::Luma([220]));
             }
         }
-        let c = detect(&img);
+        let c = detect(&img, FAST_THRESHOLD);
         assert!(!c.is_empty());
         for k in c.iter().take(4) {
             let near = |v: i32| (v - 30).abs() <= 2 || (v - 69).abs() <= 2;
             assert!(near(k.x) && near(k.y), "({}, {})", k.x, k.y);
         }
         // Flat images have no corners.
-        assert!(detect(&GrayImage::from_pixel(100, 100, image::Luma([90]))).is_empty());
+        assert!(detect(&GrayImage::from_pixel(100, 100, image::Luma([90])), FAST_THRESHOLD_FLAT).is_empty());
     }
 
     #[test]

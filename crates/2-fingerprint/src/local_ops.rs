@@ -3,7 +3,7 @@
 
 use image::GrayImage;
 
-use crate::local::{disc, FAST_THRESHOLD};
+use crate::local::disc;
 
 /// Bresenham circle of radius 3 used by FAST, clockwise from the top.
 pub(crate) const CIRCLE: [(i32, i32); 16] = [
@@ -25,13 +25,13 @@ pub(crate) const CIRCLE: [(i32, i32); 16] = [
     (-1, -3),
 ];
 
-/// FAST-9 score (sum of excess contrast over the circle) or None if not a corner.
-pub(crate) fn fast9(img: &GrayImage, x: i32, y: i32) -> Option<u32> {
+/// FAST-9 score (sum of contrast beyond `threshold` over the circle) or None if not a corner.
+pub(crate) fn fast9(img: &GrayImage, x: i32, y: i32, threshold: i16) -> Option<u32> {
     let w = img.width() as i32;
     let data = img.as_raw();
     let at = |dx: i32, dy: i32| i16::from(data[((y + dy) * w + x + dx) as usize]);
     let c = at(0, 0);
-    let (hi, lo) = (c + FAST_THRESHOLD, c - FAST_THRESHOLD);
+    let (hi, lo) = (c + threshold, c - threshold);
     // An arc of 9 contains at least 2 of the 4 compass points.
     let compass = [at(0, -3), at(3, 0), at(0, 3), at(-3, 0)];
     let nb = compass.iter().filter(|&&v| v > hi).count();
@@ -62,7 +62,7 @@ pub(crate) fn fast9(img: &GrayImage, x: i32, y: i32) -> Option<u32> {
     }
     Some(
         ring.iter()
-            .map(|&v| (i32::from((v - c).abs()) - i32::from(FAST_THRESHOLD)).max(0) as u32)
+            .map(|&v| (i32::from((v - c).abs()) - i32::from(threshold)).max(0) as u32)
             .sum(),
     )
 }

@@ -33,6 +33,9 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 use xiezhi_fingerprint::Fingerprint;
 
 mod file;
+mod streaming;
+
+pub use streaming::{KeyHasher, PendingReference};
 
 /// Dimension of the reduced vectors.
 pub const INDEX_DIM: usize = 256;
@@ -47,6 +50,11 @@ const PROJECTION_SEED: u64 = 0x5849_455a_4849_0001;
 pub const CONNECTIVITY: usize = 16;
 pub const EXPANSION_ADD: usize = 128;
 pub const EXPANSION_SEARCH: usize = 96;
+/// Vectors read per wanted reference when shortlisting (see [`ReferenceIndex::shortlist`]).
+pub const SEARCH_WIDTH: usize = 4;
+/// At most this many vectors per wanted reference are read (a family of near-identical
+/// references can own every vector near a query).
+pub const MAX_SEARCH_WIDTH: usize = 256;
 /// Header and table sizes above which a file is refused rather than allocated.
 const MAX_HEADER_BYTES: u64 = 1 << 20;
 const MAX_TABLE_BYTES: u64 = 1 << 32;
@@ -145,6 +153,22 @@ fn make_projection(dim: usize) -> Vec<f32> {
     out
 }
 
+/// Dot product in 16 independent lanes, so the compiler vectorises it: a strict
+/// left-to-right sum cannot be, and made projecting the ~1.5M vectors of 100,000
+/// references take ~10 minutes (bench/results/refs-scale.md).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let mut acc = [0f32; LANES];
+    for (x, y) in ca.zip(cb) {
+        for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// Projects and quantises one embedding. `None` for an empty, zero or non-finite vector.
 pub fn encode(embedding: &[f32]) -> Option<Code> {
     let dim = embedding.len();
@@ -152,10 +176,7 @@ pub fn encode(embedding: &[f32]) -> Option<Code> {
         return None;
     }
     let p = projection(dim);
-    let reduced: Vec<f32> = p
-        .chunks_exact(dim)
-        .map(|row| row.iter().zip(embedding).map(|(a, b)| a * b).sum())
-        .collect();
+    let reduced: Vec<f32> = p.chunks_exact(dim).map(|row| dot(row, embedding)).collect();
     let max = reduced.iter().fold(0f32, |m, v| m.max(v.abs()));
     if !(max.is_finite() && max > 0.0) {
         return None;
@@ -256,19 +277,11 @@ impl ReferenceIndex {
     pub fn key<'a>(model_id: &str, refs: impl IntoIterator<Item = (i64, &'a Fingerprint)>) -> String {
         let mut refs: Vec<(i64, &Fingerprint)> = refs.into_iter().collect();
         refs.sort_unstable_by_key(|(id, _)| *id);
-        let mut h = Sha256::new();
-        h.update(INDEX_FORMAT_VERSION.to_le_bytes());
-        h.update(model_id.as_bytes());
-        h.update([0]);
+        let mut h = KeyHasher::new(model_id);
         for (id, fp) in refs {
-            h.update(id.to_le_bytes());
-            h.update(fp.sha256.as_bytes());
-            h.update((fp.regions.len() as u64).to_le_bytes());
-            for v in &fp.embedding {
-                h.update(v.to_le_bytes());
-            }
+            h.update(id, fp);
         }
-        hex::encode(h.finalize())
+        h.finish_any_order()
     }
 
     /// An empty index for `model_id`.
@@ -468,9 +481,14 @@ impl ReferenceIndex {
         }
     }
 
-    /// The references worth a full comparison with `candidate`: the owners of the
-    /// `k` nearest vectors to the candidate's whole-image embedding and to each of
-    /// its region embeddings (crops, pastes and shared parts all meet some window).
+    /// The references worth a full comparison with `candidate`: the `k` nearest distinct
+    /// references to the candidate's whole-image embedding and to each of its region
+    /// embeddings (crops, pastes and shared parts all meet some window).
+    ///
+    /// Distinct references, not vectors: each reference owns a dozen vectors (whole image,
+    /// windows, frames), so the `k` nearest vectors are often the windows of two or three
+    /// references, and a large set of similar references (a sprite family) would crowd the
+    /// true one out.
     pub fn shortlist(&self, candidate: &Fingerprint, k: usize) -> Vec<i64> {
         if candidate.model_id != self.header.model_id {
             return Vec::new();
@@ -478,11 +496,38 @@ impl ReferenceIndex {
         let mut out = Vec::new();
         let queries = std::iter::once(&candidate.embedding).chain(candidate.regions.iter().map(|r| &r.embedding));
         for q in queries {
-            out.extend(self.search(q, k).into_iter().map(|(e, _)| e.reference));
+            out.extend(self.nearest_references(q, k));
         }
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The owners of the nearest vectors to `embedding`, nearest first, until `k` distinct
+    /// ones are found: `SEARCH_WIDTH × k` vectors are read, then four times more while too
+    /// few owners came back, up to `MAX_SEARCH_WIDTH × k` vectors.
+    pub fn nearest_references(&self, embedding: &[f32], k: usize) -> Vec<i64> {
+        let Some(code) = encode(embedding) else {
+            return Vec::new();
+        };
+        let mut want = k.saturating_mul(SEARCH_WIDTH);
+        loop {
+            let found = self.search_code(&code, want);
+            let mut owners: Vec<i64> = Vec::with_capacity(k);
+            for (e, _) in &found {
+                if !owners.contains(&e.reference) {
+                    owners.push(e.reference);
+                    if owners.len() == k {
+                        return owners;
+                    }
+                }
+            }
+            let exhausted = found.len() < want || want >= self.len();
+            if exhausted || want >= k.saturating_mul(MAX_SEARCH_WIDTH) {
+                return owners;
+            }
+            want = want.saturating_mul(4);
+        }
     }
 }
 

@@ -33,8 +33,8 @@ Signals (reference R, candidate C):
 - exact_bytes: SHA-256 of the files are equal; exact_pixels: SHA-256 over (width, height, RGBA8 pixels) are equal.
 - pdq_distance: smallest Hamming distance (0..256 bits) between C's PDQ hash and the PDQ hashes of the 8 rotations/mirrorings of R (pdq_transform names the winner). Same-picture threshold published by Meta: 31.
 - embedding_cosine: cosine similarity of the L2-normalised EfficientNet-Lite0 (ImageNet) 1280-d global-average-pool embeddings of the whole images.
-- region_cosine: best cosine over the whole images and fixed windows (4 corners and centre at 60 % side, 3x3 grid at 40 % side): R-window vs whole C (C is a crop of R), whole R vs C-window (R pasted into C), R-window vs C-window (shared part); never below embedding_cosine.
-- local_inliers: ORB-style local features (FAST-9 corners on a 1.2x image pyramid, 256-bit steered BRIEF descriptors; at most 500 per image; on images with transparency only keypoints whose patch is at least 80 % opaque) are matched between R (as is and mirrored) and C (Hamming distance <= 64 bits, Lowe ratio 0.8, one match per C keypoint; local_matches counts them); a similarity transform (rotation, uniform scale, shift) is fitted by RANSAC (500 fixed-seed iterations), and local_inliers counts the matches it maps within 2 % of C's diagonal with consistent keypoint orientation (30 degrees) and size (factor 2). With 6 or more inliers R's outline is mapped into C: local_box is its bounding box there, local_coverage the share of R's area inside C, local_mirrored whether R had to be mirrored.
+- region_cosine: best cosine over the whole images and fixed windows (9 at 60 % of each side on a 3x3 grid, offsets 0/20/40 %): R-window vs whole C (C is a crop of R), whole R vs C-window (R pasted into C), R-window vs C-window (shared part); never below embedding_cosine.
+- local_inliers: ORB-style local features (FAST-9 corners on a 1.2x image pyramid, contrast threshold 20, lowered to 8 on pyramid levels with too few corners such as flat art; 256-bit steered BRIEF descriptors; at most 500 per image; on images with transparency only keypoints whose patch is at least 50 % opaque, so the outline of a sprite counts) are matched between R (as is and mirrored) and C (Hamming distance <= 64 bits, Lowe ratio 0.8, one match per C keypoint; local_matches counts them); a similarity transform (rotation, uniform scale, shift) is fitted by RANSAC (500 fixed-seed iterations), and local_inliers counts the matches it maps within 2 % of C's diagonal with consistent keypoint orientation (30 degrees) and size (factor 2). Besides random pairs of matches, every match also proposes the transform given by its own keypoint scale and orientation (refitted on the matches it explains), so a copy whose inliers are a few % of the matches, as when it is pasted into a busy picture, is still found. With 6 or more inliers R's outline is mapped into C: local_box is its bounding box there, local_coverage the share of R's area inside C, local_mirrored whether R had to be mirrored.
 Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic regression
   score = sigmoid(bias + sum of w_i * f_i), every weight >= 0 so that no signal can lower the score (monotone), over
   f1 pdq_similarity = max(0, 1 - pdq_distance/128) * min(pdq_quality, 50)/50 (damped for low-detail images, whose hashes are unreliable),
@@ -42,7 +42,8 @@ Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic reg
   f3 embedding_cosine and f4 region_cosine (both 0 when the embeddings come from different models),
   f5 local_verified = clamp((local_inliers - 5) / 7, 0, 1) (0 up to 5 inliers, the most seen on unrelated test images; 1 from 12),
   f6 local_inlier_log = min(1, ln(1 + max(local_inliers - 5, 0)) / ln(51)) (keeps growing with the evidence up to 55 inliers),
-  f7 local_coverage when local_inliers > 5, else 0.
+  f7 local_coverage when local_inliers > 5, else 0,
+  f8 local_spread = sqrt(share of R's area spanned by the bounding box of the inliers' positions in R) when local_inliers > 5, else 0 (a copy's inliers cover the part of R it shows; chance consensus sets cluster in a few % of it).
 The weights and bias are in models/calibration.json (built into the program). They were fitted with scikit-learn (L2, C = 10) on the training half of Xiezhi's copy-detection benchmark (bench/detect: real images from Debian packages, 12 kinds of edited copies, unrelated images; references split in halves by a hash of their bytes): positives are each edited copy paired with its own reference, negatives every pair the shortlist proposed for an unrelated image. Pairs of an edited copy with another reference are left out of the fit because references of the benchmark can share content with each other (variants of one portrait, cards of one deck), so such a pair is not a clean negative. The score is thus an estimate of the probability that the candidate is a copy of the reference at the benchmark's mix of copies and unrelated images; the precision and recall measured at the thresholds the product uses (0.5, 0.9, 0.99), on the held-out half only, overall and per kind of edit, are in models/METHOD-error-rates.md.
 Ranking: each candidate is compared with the references the index shortlists; matches are ranked by this score.";
 
@@ -91,6 +92,9 @@ pub struct Signals {
     /// reference onto the candidate for the overlay exhibit.
     #[serde(default)]
     pub local_transform: Option<[f32; 4]>,
+    /// Share (0..1) of the reference spanned by the inliers (see [`LocalMatch::spread`]).
+    #[serde(default)]
+    pub local_spread: f32,
 }
 
 pub const KIND_WHOLE: &str = "whole image";
@@ -185,6 +189,7 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         local_coverage: lm.coverage,
         local_mirrored: lm.mirrored,
         local_transform: lm.transform,
+        local_spread: lm.spread,
     }
 }
 
@@ -202,7 +207,7 @@ pub fn local_term(s: &Signals) -> f32 {
 }
 
 /// Names of the calibration features, in the order of [`features`].
-pub const FEATURE_NAMES: [&str; 7] = [
+pub const FEATURE_NAMES: [&str; 8] = [
     "pdq_similarity",
     "pdq_same_picture",
     "embedding_cosine",
@@ -210,12 +215,13 @@ pub const FEATURE_NAMES: [&str; 7] = [
     "local_verified",
     "local_inlier_log",
     "local_coverage",
+    "local_spread",
 ];
 
 /// The raw signals as the numbers the score weighs (see [`FEATURE_NAMES`] and
 /// [`METHOD`]): each is 0 without evidence and grows with it, so non-negative
 /// weights make the score monotone in every signal.
-pub fn features(s: &Signals) -> [f32; 7] {
+pub fn features(s: &Signals) -> [f32; 8] {
     let damp = s.pdq_quality.min(PDQ_MIN_QUALITY) as f32 / PDQ_MIN_QUALITY as f32;
     let near = if s.pdq_distance <= PDQ_MATCH_THRESHOLD {
         damp
@@ -239,6 +245,12 @@ pub fn features(s: &Signals) -> [f32; 7] {
         inlier_log,
         if verified {
             s.local_coverage.clamp(0.0, 1.0)
+        } else {
+            0.0
+        },
+        // Square root: a crop shows a third of the reference, a chance consensus a few %.
+        if verified {
+            s.local_spread.clamp(0.0, 1.0).sqrt()
         } else {
             0.0
         },
@@ -443,6 +455,7 @@ mod tests {
             local_coverage: 1.0,
             local_mirrored: false,
             local_transform: None,
+            local_spread: 0.0,
         };
         let mut last = features(&s);
         assert!(last[4..].iter().all(|v| *v == 0.0), "{last:?}");

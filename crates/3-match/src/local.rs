@@ -35,6 +35,10 @@ pub struct LocalMatch {
     /// after mirroring the reference (x -> width - x) when `mirrored`.
     /// Present exactly when `bbox` is.
     pub transform: Option<[f32; 4]>,
+    /// Share (0..1) of the reference's area spanned by the bounding box of the
+    /// inliers' reference positions: chance consensus sets cluster, a copy's
+    /// inliers spread over the part of the reference that is shown.
+    pub spread: f32,
 }
 
 #[derive(Clone, Copy)]
@@ -218,6 +222,35 @@ fn ransac(pairs: &[Pair], tol: f32) -> Option<(Similarity, u32)> {
             best = Some((m, n));
         }
     }
+    // One hypothesis per match from its own keypoint scale and orientation: with a
+    // copy pasted into a busy picture only a few % of the matches are inliers, and
+    // random pairs of matches then rarely hit two of them.  Keypoint scales are
+    // pyramid-quantised, so each is counted loosely, refitted, then counted exactly.
+    for p in pairs {
+        let (s, c) = p.dangle.sin_cos();
+        let z = (p.dsize * c, p.dsize * s);
+        let m = Similarity {
+            a: z.0,
+            b: z.1,
+            tx: p.c.0 - (z.0 * p.r.0 - z.1 * p.r.1),
+            ty: p.c.1 - (z.1 * p.r.0 + z.0 * p.r.1),
+        };
+        if !m.plausible() {
+            continue;
+        }
+        let loose: Vec<Pair> = pairs.iter().copied().filter(|q| is_inlier(&m, q, 3.0 * tol)).collect();
+        if (loose.len() as u32) <= best.as_ref().map_or(1, |b| b.1) {
+            continue;
+        }
+        let Some(r) = Similarity::fit(&loose) else { continue };
+        if !r.plausible() {
+            continue;
+        }
+        let n = pairs.iter().filter(|q| is_inlier(&r, q, tol)).count() as u32;
+        if best.as_ref().is_none_or(|(_, b)| n > *b) {
+            best = Some((r, n));
+        }
+    }
     let (mut m, mut n) = best?;
     // Two refinement rounds: refit on the consensus set, keep if not worse.
     for _ in 0..2 {
@@ -281,6 +314,18 @@ fn clip(poly: Vec<(f32, f32)>, w: f32, h: f32) -> Vec<(f32, f32)> {
     out
 }
 
+/// Area of the bounding box of the inliers' reference positions over `ref_area`.
+fn inlier_spread(m: &Similarity, pairs: &[Pair], tol: f32, ref_area: f32) -> f32 {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in pairs.iter().filter(|p| is_inlier(m, p, tol)) {
+        (x0, y0, x1, y1) = (x0.min(p.r.0), y0.min(p.r.1), x1.max(p.r.0), y1.max(p.r.1));
+    }
+    if x1 < x0 || ref_area <= 0.0 {
+        return 0.0;
+    }
+    ((x1 - x0) * (y1 - y0) / ref_area).clamp(0.0, 1.0)
+}
+
 /// Matches the reference's keypoints (as is and mirrored) against the
 /// candidate's and keeps the geometry with the larger consensus.
 pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
@@ -293,6 +338,7 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
     let tol = INLIER_TOLERANCE * cw.hypot(ch);
     let mut best = LocalMatch::default();
     let mut best_model = None;
+    let mut best_pairs = Vec::new();
     for mirrored in [false, true] {
         let pairs = tentative(rk, mirrored.then_some(reference.width as f32), ck);
         let found = ransac(&pairs, tol);
@@ -302,20 +348,20 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
                 matches: pairs.len() as u32,
                 inliers,
                 mirrored,
-                bbox: None,
-                coverage: 0.0,
-                transform: None,
+                ..LocalMatch::default()
             };
             best_model = found.map(|f| f.0);
+            best_pairs = pairs;
         }
     }
     if best.inliers < MIN_INLIERS_FOR_GEOMETRY {
         return best;
     }
     let Some(m) = best_model else { return best };
+    let (rw, rh) = (reference.width as f32, reference.height as f32);
+    best.spread = inlier_spread(&m, &best_pairs, tol, rw * rh);
     // Mirrored keypoints live in the mirrored reference, whose outline is the
     // same rectangle, so the outline maps the same way in both cases.
-    let (rw, rh) = (reference.width as f32, reference.height as f32);
     let outline: Vec<(f32, f32)> = [(0.0, 0.0), (rw, 0.0), (rw, rh), (0.0, rh)]
         .into_iter()
         .map(|p| m.apply(p))
@@ -369,5 +415,51 @@ mod tests {
         let f = Similarity::fit(&[p, q, mk((7.0, 70.0))]).expect("fit");
         assert!((f.tx - 10.0).abs() < 1e-3 && (f.ty + 4.0).abs() < 1e-3);
         assert!(is_inlier(&f, &mk((100.0, 100.0)), 1.0));
+    }
+
+    /// A pasted copy: 10 true matches among 400 chance ones (2.5 %).  Random pairs
+    /// of matches hit two true ones with probability ~0.06 % per draw; each true
+    /// match's own scale and orientation propose the right transform directly.
+    #[test]
+    fn a_few_percent_of_inliers_are_found_and_their_spread_measured() {
+        let truth = Similarity {
+            a: 0.6 * 0.2f32.cos(),
+            b: 0.6 * 0.2f32.sin(),
+            tx: 300.0,
+            ty: 120.0,
+        };
+        let mut rng = Rng(7);
+        let mut pairs = Vec::new();
+        for k in 0..10 {
+            // True matches spread over the reference's left half (200x400 of 400x400).
+            let r = ((k % 5) as f32 * 45.0 + 10.0, (k / 5) as f32 * 350.0 + 20.0);
+            pairs.push(Pair {
+                r,
+                c: truth.apply(r),
+                dangle: 0.2 + 0.05,
+                dsize: 0.6 * 1.15,
+            });
+        }
+        for _ in 0..400 {
+            let r = (rng.below(400) as f32, rng.below(400) as f32);
+            let c = (rng.below(1000) as f32, rng.below(800) as f32);
+            let dangle = rng.below(628) as f32 / 100.0;
+            pairs.push(Pair {
+                r,
+                c,
+                dangle,
+                dsize: 0.5 + rng.below(100) as f32 / 100.0,
+            });
+        }
+        let tol = INLIER_TOLERANCE * 1000f32.hypot(800.0);
+        let (m, n) = ransac(&pairs, tol).expect("a model");
+        assert!(n >= 10, "{n} inliers");
+        assert!(
+            (m.scale() - 0.6).abs() < 0.03 && (m.rotation() - 0.2).abs() < 0.03,
+            "{m:?}"
+        );
+        let spread = inlier_spread(&m, &pairs, tol, 400.0 * 400.0);
+        // The true inliers span 180 x 350 px of the 400 x 400 reference (0.39).
+        assert!((0.38..0.45).contains(&spread), "{spread}");
     }
 }

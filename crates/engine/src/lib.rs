@@ -15,11 +15,13 @@ pub mod export;
 pub mod media;
 pub mod progress;
 pub mod ref_index;
+mod reference_cache;
 pub mod refs;
 pub mod scan;
 pub mod screenshots;
 
 pub use progress::{Progress, Silent};
+pub use reference_cache::DEFAULT_CACHE_BYTES;
 pub use xiezhi_capture::Scope;
 pub use xiezhi_evidence::{Check, VerifyReport};
 pub use xiezhi_store as store;

@@ -2,26 +2,36 @@
 //! reference index (nearest embeddings of the whole image and of its windows),
 //! plus every reference with the same bytes, the same pixels or a near PDQ hash
 //! (cheap exact checks, so an identical file is never missed by an approximate search).
+//!
+//! The references are streamed, never all held at once: [`prepare`] fingerprints
+//! (or reads) them one at a time, keeps a compact table for the exact checks and
+//! brings the stored index up to date as it goes; the full fingerprints of the
+//! shortlisted references are then read back from case.db through a bounded cache.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use xiezhi_fingerprint::{hamming, Fingerprint, PdqHash};
+use xiezhi_fingerprint::{Fingerprint, Fingerprinter};
+use xiezhi_match::index::{KeyHasher, PendingReference};
 use xiezhi_match::{ReferenceIndex, PDQ_MATCH_THRESHOLD};
-use xiezhi_store::{Case, Reference};
+use xiezhi_store::Case;
 
-use crate::Result;
+use crate::reference_cache::{FingerprintCache, ReferenceTable};
+use crate::scan::{fingerprint_blob, ScanReport};
+use crate::{EngineError, Progress, Result};
 
-/// Nearest indexed vectors taken per query embedding (whole image + each window).
+/// Nearest distinct references taken per query embedding (whole image + each window).
 pub const NEIGHBOURS_PER_QUERY: usize = 16;
 /// PDQ distance within which a reference is always compared (twice Meta's threshold).
 const PDQ_SHORTLIST_DISTANCE: u32 = 2 * PDQ_MATCH_THRESHOLD;
+/// References whose codes are inserted into the index together (~4 KB of codes each).
+const INSERT_BATCH: usize = 2048;
 
 pub(crate) struct Shortlister {
     index: ReferenceIndex,
-    /// Reference id → position in the caller's reference list.
-    positions: std::collections::HashMap<i64, usize>,
-    pdq_variants: Vec<Vec<PdqHash>>,
+    table: ReferenceTable,
+    cache: FingerprintCache,
 }
 
 /// `<case>/ann/references-<model>.xzann`
@@ -39,74 +49,136 @@ pub fn index_path(case: &Case, model_id: &str) -> PathBuf {
     case.root().join("ann").join(format!("references-{safe}.xzann"))
 }
 
-/// Loads the case's reference index if it was built from exactly these
-/// fingerprints; if references were added or removed since, updates the stored
-/// index in place (no rebuild); else builds it. The result is stored in the case.
-pub(crate) fn load_or_build(case: &Case, model_id: &str, refs: &[(Reference, Fingerprint)]) -> Result<Shortlister> {
-    let path = index_path(case, model_id);
-    let key = ReferenceIndex::key(model_id, refs.iter().map(|(r, f)| (r.id, f)));
-    let pairs = || refs.iter().map(|(r, f)| (r.id, f));
-    let stored = ReferenceIndex::read_header(&path)
+/// The stored index if it is readable and of this model (a foreign, old-format or
+/// damaged file is simply rebuilt: the index is derived data).
+fn stored_index(path: &std::path::Path, model_id: &str) -> Option<ReferenceIndex> {
+    ReferenceIndex::read_header(path)
         .ok()
         .filter(|h| h.model_id == model_id)
-        .and_then(|_| ReferenceIndex::load(&path).ok());
-    // A foreign, old-format or damaged file is simply rebuilt: the index is derived data.
-    let index = match stored {
-        Some(index) if index.header().key == key => index,
-        Some(mut index) => {
-            index.sync(key, pairs())?;
-            index.save(&path)?;
-            index
-        }
-        None => {
-            let index = ReferenceIndex::build(model_id, key, pairs())?;
-            index.save(&path)?;
-            index
-        }
+        .and_then(|_| ReferenceIndex::load(path).ok())
+}
+
+/// Fingerprints every reference (or reads its cached fingerprint), one at a time,
+/// and brings the case's reference index up to date with them: reused as is if it
+/// was built from exactly these fingerprints, else updated in place (references
+/// added or changed are inserted, removed ones taken out) or built, and stored.
+/// Unreadable references are reported and left out. `None` if the operator cancelled.
+pub(crate) fn prepare(
+    case: &mut Case,
+    fp: &Fingerprinter,
+    progress: &dyn Progress,
+    report: &mut ScanReport,
+    cache_bytes: usize,
+) -> Result<Option<Shortlister>> {
+    let model_id = fp.embedder().model_id().to_string();
+    let path = index_path(case, &model_id);
+    let stored = stored_index(&path, &model_id);
+    let stored_key = stored.as_ref().map(|i| i.header().key.clone());
+    let mut index = match stored {
+        Some(index) => index,
+        None => ReferenceIndex::empty(&model_id, String::new())?,
     };
-    let positions = refs.iter().enumerate().map(|(i, (r, _))| (r.id, i)).collect();
-    let pdq_variants = refs
-        .iter()
-        .map(|(_, f)| {
-            let hexes = if f.pdq_variants.is_empty() {
-                std::slice::from_ref(&f.pdq)
-            } else {
-                &f.pdq_variants[..]
-            };
-            hexes.iter().filter_map(|h| PdqHash::from_hex(h).ok()).collect()
-        })
-        .collect();
-    Ok(Shortlister {
+    let mut table = ReferenceTable::default();
+    let mut key = KeyHasher::new(&model_id);
+    let mut pending = Vec::new();
+    let mut changed = false;
+
+    let refs = case.references()?;
+    report.references = refs.len();
+    progress.phase("fingerprinting references", Some(refs.len() as u64));
+    for r in refs {
+        if progress.cancelled() {
+            report.cancelled = true;
+            progress.done();
+            return Ok(None);
+        }
+        progress.message(&r.original_path);
+        let f = match fingerprint_blob(case, fp, &r.sha256, report)? {
+            Ok(f) => f,
+            Err(e) => {
+                report.unreadable.push((format!("reference {}", r.original_path), e));
+                progress.advance(1);
+                continue;
+            }
+        };
+        table.push(r.id, &f);
+        key.update(r.id, &f);
+        // Fingerprints of another model are not indexed (as `ReferenceIndex::add`).
+        if f.model_id == model_id {
+            let indexed = index.indexed_digest(r.id).copied();
+            if indexed != Some(ReferenceIndex::digest(r.id, &f)) {
+                // Changed since it was indexed: its old vectors go before the new ones come.
+                changed |= index.remove_reference(r.id)?;
+                pending.push(PendingReference::new(r.id, &f));
+                if pending.len() >= INSERT_BATCH {
+                    index.add_pending(std::mem::take(&mut pending))?;
+                    changed = true;
+                }
+            }
+        }
+        progress.advance(1);
+    }
+    progress.done();
+    if !pending.is_empty() {
+        index.add_pending(pending)?;
+        changed = true;
+    }
+    let present: HashSet<i64> = (0..table.len()).map(|p| table.id(p)).collect();
+    for id in index.indexed_references() {
+        if !present.contains(&id) {
+            changed |= index.remove_reference(id)?;
+        }
+    }
+    let key = key
+        .finish()
+        .ok_or_else(|| EngineError::Invalid("references not listed in id order".into()))?;
+    if changed || stored_key.as_deref() != Some(key.as_str()) {
+        index.set_key(key);
+        index.save(&path)?;
+    }
+    Ok(Some(Shortlister {
         index,
-        positions,
-        pdq_variants,
-    })
+        table,
+        cache: FingerprintCache::new(&model_id, cache_bytes),
+    }))
 }
 
 impl Shortlister {
-    /// Positions (into the reference list given to [`load_or_build`]) of the
-    /// references to compare with `cand`, in ascending order.
-    pub fn candidates(&self, refs: &[(Reference, Fingerprint)], cand: &Fingerprint) -> Vec<usize> {
-        let mut out: HashSet<usize> = self
+    /// References compared in full (those with a usable fingerprint).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The case's id of the reference at `pos`.
+    pub fn reference_id(&self, pos: usize) -> i64 {
+        self.table.id(pos)
+    }
+
+    /// Positions (ascending reference id) of the references to compare with `cand`.
+    pub fn candidates(&self, cand: &Fingerprint) -> Vec<usize> {
+        let mut out: Vec<usize> = self
             .index
             .shortlist(cand, NEIGHBOURS_PER_QUERY)
             .into_iter()
-            .filter_map(|id| self.positions.get(&id).copied())
+            .filter_map(|id| self.position(id))
+            .chain(self.table.exact_and_near(cand, PDQ_SHORTLIST_DISTANCE))
             .collect();
-        let cand_pdq = PdqHash::from_hex(&cand.pdq).ok();
-        for (i, (_, rf)) in refs.iter().enumerate() {
-            let exact = rf.sha256 == cand.sha256 || rf.pixel_sha256 == cand.pixel_sha256;
-            let near = cand_pdq.as_ref().is_some_and(|c| {
-                self.pdq_variants[i]
-                    .iter()
-                    .any(|v| hamming(v, c) <= PDQ_SHORTLIST_DISTANCE)
-            });
-            if exact || near {
-                out.insert(i);
-            }
-        }
-        let mut out: Vec<usize> = out.into_iter().collect();
         out.sort_unstable();
+        out.dedup();
         out
+    }
+
+    /// The full fingerprint of the reference at `pos` (bounded cache over case.db).
+    pub fn fingerprint(&mut self, case: &Case, pos: usize) -> Result<Arc<Fingerprint>> {
+        self.cache.get(case, &self.table, pos)
+    }
+
+    /// Fingerprints read from case.db so far (cache misses).
+    pub fn loads(&self) -> usize {
+        self.cache.loads
+    }
+
+    fn position(&self, id: i64) -> Option<usize> {
+        self.table.position(id)
     }
 }

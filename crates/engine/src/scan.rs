@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::json;
 use xiezhi_fingerprint::{decode_stored, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint};
-use xiezhi_store::{Asset, AssetOrigin, Case, MatchRecord, Reference};
+use xiezhi_store::{Asset, AssetOrigin, Case, MatchRecord};
 
 use crate::media::sniff_image;
 use crate::ref_index::{self, Shortlister};
+use crate::reference_cache::DEFAULT_CACHE_BYTES;
 use crate::refs::{absolute, expand_paths};
 use crate::{EngineError, Progress, Result};
 
@@ -26,6 +27,8 @@ pub struct ScanReport {
     pub matches: usize,
     /// Reference–candidate pairs compared in full (the reference index shortlists them).
     pub compared: usize,
+    /// Reference fingerprints read back from the case for those comparisons (cache misses).
+    pub reference_loads: usize,
     /// Files that could not be fingerprinted: (what, reason). The scan carries on.
     pub unreadable: Vec<(String, String)>,
     /// The operator stopped the scan (desktop Cancel): matches recorded so far are kept, and
@@ -36,8 +39,24 @@ pub struct ScanReport {
     pub screenshots: Option<crate::screenshots::ScreenshotReport>,
 }
 
+/// How a scan or check runs.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Budget, in bytes of stored fingerprint, of the reference fingerprints kept in
+    /// memory between comparisons (the rest are read back from the case on demand).
+    pub reference_cache_bytes: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            reference_cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
 /// Fingerprint bytes stored in the case, reusing a cached result for the same content.
-fn fingerprint_blob(
+pub(crate) fn fingerprint_blob(
     case: &mut Case,
     fp: &Fingerprinter,
     sha256: &str,
@@ -84,44 +103,17 @@ fn stored_sha256(stored: &StoredFingerprint) -> &str {
     }
 }
 
-fn reference_fingerprints(
-    case: &mut Case,
-    fp: &Fingerprinter,
-    progress: &dyn Progress,
-    report: &mut ScanReport,
-) -> Result<Vec<(Reference, Fingerprint)>> {
-    let refs = case.references()?;
-    report.references = refs.len();
-    progress.phase("fingerprinting references", Some(refs.len() as u64));
-    let mut out = Vec::new();
-    for r in refs {
-        if progress.cancelled() {
-            report.cancelled = true;
-            break;
-        }
-        progress.message(&r.original_path);
-        match fingerprint_blob(case, fp, &r.sha256, report)? {
-            Ok(f) => out.push((r, f)),
-            Err(e) => report.unreadable.push((format!("reference {}", r.original_path), e)),
-        }
-        progress.advance(1);
-    }
-    progress.done();
-    Ok(out)
-}
-
 /// Compare one candidate with the references the index shortlists and record pairs above the floor.
 fn match_candidate(
     case: &mut Case,
     scan_id: i64,
     asset: &Asset,
     cand: &Fingerprint,
-    refs: &[(Reference, Fingerprint)],
-    shortlist: &Shortlister,
+    shortlist: &mut Shortlister,
     report: &mut ScanReport,
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
-    let compared = compare_frames(cand, refs, shortlist, report);
+    let compared = compare_frames(case, cand, shortlist, report)?;
     for (i, signals, frame) in &compared {
         let score = xiezhi_match::score(signals) as f64;
         if score < RECORD_FLOOR {
@@ -133,7 +125,7 @@ fn match_candidate(
                 .iter()
                 .filter(|(_, o, _)| o.embedding_cosine > signals.embedding_cosine)
                 .count(),
-            references: refs.len(),
+            references: shortlist.len(),
         };
         let mut explanation = xiezhi_match::explain_among(signals, standing);
         let mut signals = serde_json::to_value(signals).unwrap_or_default();
@@ -149,25 +141,27 @@ fn match_candidate(
                 o.insert("animation_frames".into(), json!(cand.animation_frames));
             }
         }
-        ids.push(case.upsert_match(refs[*i].0.id, asset.id, scan_id, score, &signals, &explanation)?);
+        let reference = shortlist.reference_id(*i);
+        ids.push(case.upsert_match(reference, asset.id, scan_id, score, &signals, &explanation)?);
     }
+    report.reference_loads = shortlist.loads();
     Ok(ids)
 }
 
 /// Each shortlisted reference compared with every distinct frame of the candidate (one
-/// for a still image), keeping its best-scoring frame: (reference index, signals, frame).
+/// for a still image), keeping its best-scoring frame: (reference position, signals, frame).
 fn compare_frames(
+    case: &Case,
     cand: &Fingerprint,
-    refs: &[(Reference, Fingerprint)],
-    shortlist: &Shortlister,
+    shortlist: &mut Shortlister,
     report: &mut ScanReport,
-) -> Vec<(usize, xiezhi_match::Signals, Option<u32>)> {
+) -> Result<Vec<(usize, xiezhi_match::Signals, Option<u32>)>> {
     let mut best: Vec<(usize, xiezhi_match::Signals, Option<u32>)> = Vec::new();
     for (frame, view) in cand.frame_views() {
-        let chosen = shortlist.candidates(refs, view);
+        let chosen = shortlist.candidates(view);
         report.compared += chosen.len();
         for i in chosen {
-            let signals = xiezhi_match::compare(&refs[i].1, view);
+            let signals = xiezhi_match::compare(&*shortlist.fingerprint(case, i)?, view);
             match best.iter_mut().find(|(j, ..)| *j == i) {
                 Some(slot) if xiezhi_match::score(&slot.1) >= xiezhi_match::score(&signals) => {}
                 Some(slot) => *slot = (i, signals, frame),
@@ -175,7 +169,7 @@ fn compare_frames(
             }
         }
     }
-    best
+    Ok(best)
 }
 
 fn model_details(fp: &Fingerprinter) -> serde_json::Value {
@@ -184,16 +178,25 @@ fn model_details(fp: &Fingerprinter) -> serde_json::Value {
 
 /// Fingerprint every captured asset and match it against the references.
 pub fn scan(case: &mut Case, fp: &Fingerprinter, progress: &dyn Progress) -> Result<ScanReport> {
+    scan_with(case, fp, progress, &ScanOptions::default())
+}
+
+/// [`scan`] with explicit options.
+pub fn scan_with(
+    case: &mut Case,
+    fp: &Fingerprinter,
+    progress: &dyn Progress,
+    options: &ScanOptions,
+) -> Result<ScanReport> {
     let mut report = ScanReport::default();
     let scan_id = case.begin_scan("scan", model_details(fp))?;
     report.scan_id = scan_id;
-    let refs = reference_fingerprints(case, fp, progress, &mut report)?;
+    let prepared = ref_index::prepare(case, fp, progress, &mut report, options.reference_cache_bytes)?;
     let assets = case.assets(Some(AssetOrigin::Crawl))?;
     report.candidates = assets.len();
-    if report.cancelled {
+    let Some(mut shortlist) = prepared else {
         return finish_cancelled_scan(case, report);
-    }
-    let shortlist = ref_index::load_or_build(case, fp.embedder().model_id(), &refs)?;
+    };
     progress.phase("fingerprinting and matching captured images", Some(assets.len() as u64));
     for a in &assets {
         if progress.cancelled() {
@@ -202,7 +205,7 @@ pub fn scan(case: &mut Case, fp: &Fingerprinter, progress: &dyn Progress) -> Res
         }
         progress.message(&a.locator);
         match fingerprint_blob(case, fp, &a.sha256, &mut report)? {
-            Ok(f) => report.matches += match_candidate(case, scan_id, a, &f, &refs, &shortlist, &mut report)?.len(),
+            Ok(f) => report.matches += match_candidate(case, scan_id, a, &f, &mut shortlist, &mut report)?.len(),
             Err(e) => report.unreadable.push((a.locator.clone(), e)),
         }
         progress.advance(1);
@@ -238,6 +241,17 @@ pub struct CheckReport {
 
 /// Match local files/folders against the references, without crawling.
 pub fn check(case: &mut Case, fp: &Fingerprinter, paths: &[PathBuf], progress: &dyn Progress) -> Result<CheckReport> {
+    check_with(case, fp, paths, progress, &ScanOptions::default())
+}
+
+/// [`check`] with explicit options.
+pub fn check_with(
+    case: &mut Case,
+    fp: &Fingerprinter,
+    paths: &[PathBuf],
+    progress: &dyn Progress,
+    options: &ScanOptions,
+) -> Result<CheckReport> {
     let files = expand_paths(paths)?;
     let mut report = ScanReport::default();
     let scan_id = case.begin_scan(
@@ -245,8 +259,18 @@ pub fn check(case: &mut Case, fp: &Fingerprinter, paths: &[PathBuf], progress: &
         json!({"paths": paths.iter().map(|p| absolute(p)).collect::<Vec<_>>(), "model": model_details(fp)}),
     )?;
     report.scan_id = scan_id;
-    let refs = reference_fingerprints(case, fp, progress, &mut report)?;
-    let shortlist = ref_index::load_or_build(case, fp.embedder().model_id(), &refs)?;
+    let Some(mut shortlist) = ref_index::prepare(case, fp, progress, &mut report, options.reference_cache_bytes)?
+    else {
+        case.finish_scan(
+            scan_id,
+            "check",
+            json!({"references": report.references, "cancelled": true}),
+        )?;
+        return Ok(CheckReport {
+            scan: report,
+            matches: Vec::new(),
+        });
+    };
     progress.phase("checking files", Some(files.len() as u64));
     let mut match_ids = Vec::new();
     for f in &files {
@@ -271,8 +295,7 @@ pub fn check(case: &mut Case, fp: &Fingerprinter, paths: &[PathBuf], progress: &
                 scan_id,
                 &asset,
                 &fpr,
-                &refs,
-                &shortlist,
+                &mut shortlist,
                 &mut report,
             )?),
             Err(e) => report.unreadable.push((path, e)),
