@@ -97,7 +97,7 @@ def main():
     md = ["# Crawl benchmark: `xiezhi crawl` vs `wget --mirror`\n"]
     md.append(
         f"- machine: {os.cpu_count()} cores, {platform.machine()}; sites served by nginx on 127.0.0.1; "
-        "xiezhi with `--rate 0 --ignore-robots` and full WARC output (one gzip member per record; group commit: one WARC fsync + one case.db transaction per batch of exchanges, blobs fsynced before it); "
+        "xiezhi with `--rate 0 --ignore-robots` and full WARC output (one gzip member per record; group commit on a recording thread beside the fetches: per batch, one WARC fdatasync, the batch's blobs made durable with two syncfs, then one case.db transaction); "
         "wget with `--mirror --page-requisites --no-parent -e robots=off --warc-file`.\n"
         "- counts come from each tool's WARC files read with warcio: pages = 200 text/html responses, "
         "images = 200 image responses (distinct URLs); MiB/s = response payload bytes / wall time.\n"

@@ -1,12 +1,15 @@
-//! The crawl loop. One coordinating task owns the frontier, the WARC writer, the index and
-//! the sink; fetches run concurrently as tasks (bounded by `concurrency`) and hand back what
-//! they received, with the CPU work done (content decoding, HTML parsing, WARC records
-//! digested and gzipped). Only the coordinator appends to the WARC file, so an exchange's
-//! records stay adjacent in one file, and units are committed to the sink in batches, each
-//! only after its records are fsynced (`recording.rs`).
+//! The crawl loop. One coordinating task owns the frontier and the WARC writer; fetches run
+//! concurrently as tasks (bounded by `concurrency`) and hand back what they received, with
+//! the CPU work done (content decoding, HTML parsing, WARC records digested and gzipped).
+//! Only the coordinator appends to the WARC file, so an exchange's records stay adjacent in
+//! one file. What it learns goes, in order, to the recording thread (`committer.rs`), which
+//! reports it to the sink and commits it in batches, each only after its records are
+//! fsynced (`recording.rs`), then feeds the full-text index.
 
 mod bookkeeping;
+mod committer;
 mod content;
+mod outcome;
 mod recording;
 mod requisites;
 mod resume;
@@ -15,9 +18,10 @@ mod setup;
 use content::{body_of, inspect, Content};
 use setup::{validate, warcinfo_fields};
 
+use committer::{Committer, Event, Outbox, Shared};
 use recording::{encode_exchange, Batch, Encoded};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,12 +47,10 @@ use crate::{
     FrontierState, PageCapture, Progress, Purpose, Referrer, ResumeState,
 };
 
-/// Pages indexed between tantivy commits (a commit is costly). A crash loses at most these
-/// from the index, never from the case or the WARC; the resumed crawl indexes them again
-/// from their WARC records.
-const INDEX_COMMIT_EVERY: usize = 1000;
 /// Levels of stylesheet `@import` followed beyond the page depth limit.
 const MAX_IMPORT_LEVELS: u32 = 4;
+/// The sink hears of progress at most this often (and once at the end).
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 enum Job {
     Fetch(FrontierEntry),
@@ -79,21 +81,26 @@ struct Crawler<'a> {
     /// Bounds the fetch tasks' CPU work (decoding, parsing, digests, gzip) to one job per
     /// core: more threads would not go faster, and each would keep its own malloc arena.
     cpu_slots: Arc<tokio::sync::Semaphore>,
-    sink: &'a mut dyn CaptureSink,
+    /// The sink and the index, behind the recording thread.
+    out: Outbox<'a>,
     warc: WarcOutput,
-    index: PageIndex,
     frontier: Frontier,
     /// Page URLs admitted to the frontier (the `max_pages` budget; redirect targets excluded).
     pages_admitted: usize,
+    /// Referrers of assets not fetched yet (an asset's row takes them when it is recorded;
+    /// later ones go to the sink one by one), so this holds the queue's assets, not the crawl's.
     referrers: HashMap<String, Vec<Referrer>>,
+    /// `data:` images already written this run (SHA-256), so each gets one record.
+    inline_kept: HashSet<[u8; 32]>,
     /// Redirect target → the URL that redirected to it (to name redirect loops).
     redirected_from: HashMap<String, String>,
     progress: Progress,
     exchanges: usize,
     run_exchanges: usize,
     run_started: Instant,
-    unindexed: usize,
     run_pages: usize,
+    /// When the sink last heard of progress (it hears at most every [`PROGRESS_EVERY`]).
+    progress_sent: Option<Instant>,
     /// The exchange [`Crawler::record`] just reported, for the page/asset built on it.
     last_exchange: Option<Exchange>,
     /// Units recorded since the last commit.
@@ -118,10 +125,10 @@ pub async fn crawl(config: &CrawlConfig, sink: &mut dyn CaptureSink) -> Result<C
 
 /// Like [`crawl`], continuing an interrupted crawl when `resume` is given: its WARC files are
 /// cut back to their committed length, done URLs are not fetched again, and queued ones are.
-pub async fn crawl_resuming(
-    config: &CrawlConfig,
-    resume: Option<&ResumeState>,
-    sink: &mut dyn CaptureSink,
+pub async fn crawl_resuming<'a>(
+    config: &'a CrawlConfig,
+    resume: Option<&'a ResumeState>,
+    sink: &'a mut dyn CaptureSink,
 ) -> Result<CrawlSummary, CaptureError> {
     validate(config)?;
     let started = Utc::now();
@@ -162,7 +169,8 @@ pub async fn crawl_resuming(
         Some(r) => resume::reindex_missing(&mut index, &config.warc_dir, &r.pages, config.max_response_bytes)?,
         None => 0,
     };
-    let mut c = Crawler {
+    let committer = Committer::new(sink, index);
+    let new_crawler = |out: Outbox<'a>| Crawler {
         cfg: config,
         seeds,
         include,
@@ -173,33 +181,66 @@ pub async fn crawl_resuming(
         cpu_slots: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )),
-        sink,
+        out,
         warc,
-        index,
         frontier: Frontier::new(config.rate_per_host, config.obey_robots),
         pages_admitted: 0,
         referrers: HashMap::new(),
+        inline_kept: HashSet::new(),
         redirected_from: HashMap::new(),
         progress: resume.map(|r| r.progress.clone()).unwrap_or_default(),
         exchanges: resume.map(|r| r.exchanges).unwrap_or(0),
         run_exchanges: 0,
         run_started: Instant::now(),
-        unindexed: 0,
         run_pages: 0,
+        progress_sent: None,
         last_exchange: None,
         batch: Batch::default(),
         summary_extra: Extra::default(),
     };
-    // The first file opens now, so the crawl settings are on record even if nothing is fetched.
-    if let Some(pos) = c.warc.prepare()? {
-        c.sink.warc_opened(&pos)?;
+    let runtime = tokio::runtime::Handle::try_current()
+        .ok()
+        .filter(|h| h.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread);
+    let mut c;
+    match runtime {
+        // The recording thread borrows the sink, so it lives in a scope that ends with the
+        // crawl; the coordinator runs inside it on this thread (block_in_place hands this
+        // worker's other tasks to the rest of the runtime meanwhile).
+        Some(handle) => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let shared = Arc::new(Shared::default());
+            c = new_crawler(Outbox::Thread {
+                tx: Some(tx),
+                shared: shared.clone(),
+            });
+            tokio::task::block_in_place(|| {
+                std::thread::scope(|s| {
+                    let recorder = std::thread::Builder::new()
+                        .name("xiezhi-recorder".into())
+                        .spawn_scoped(s, move || committer.run(rx, &shared))
+                        .map_err(|e| CaptureError::Warc(format!("cannot start the recording thread: {e}")))?;
+                    let ran = handle.block_on(c.drive(resume));
+                    c.out.close();
+                    let recorded = recorder
+                        .join()
+                        .unwrap_or_else(|_| Err(CaptureError::Warc("the recording thread panicked".into())));
+                    // The recorder's own error explains a coordinator stopped by it.
+                    recorded.and(ran)
+                })
+            })?;
+        }
+        None => {
+            c = new_crawler(Outbox::Inline(Box::new(committer)));
+            let ran = c.drive(resume).await;
+            // Commit what was indexed even when the crawl aborted: those pages are in the WARCs.
+            let indexed = match &mut c.out {
+                Outbox::Inline(committer) => committer.finish(),
+                Outbox::Thread { .. } => Ok(()),
+            };
+            ran?;
+            indexed?;
+        }
     }
-    c.load(resume)?;
-    let result = c.run().await;
-    // Commit what was indexed even when the crawl aborted: those pages are in the WARCs.
-    let committed = c.index.commit();
-    result?;
-    committed?;
     let extra = std::mem::take(&mut c.summary_extra);
     Ok(CrawlSummary {
         pages: c.progress.pages,
@@ -225,10 +266,20 @@ fn host_of(u: &Url) -> String {
 }
 
 impl Crawler<'_> {
+    /// The crawl proper: the first WARC file, the frontier, then the loop.
+    async fn drive(&mut self, resume: Option<&ResumeState>) -> Result<(), CaptureError> {
+        // The first file opens now, so the crawl settings are on record even if nothing is fetched.
+        if let Some(pos) = self.warc.prepare()? {
+            self.out.send(Event::WarcOpened(pos))?;
+        }
+        self.load(resume)?;
+        self.run().await
+    }
+
     async fn run(&mut self) -> Result<(), CaptureError> {
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
         loop {
-            if self.summary_extra.stopped_early.is_none() && self.sink.cancelled() {
+            if self.summary_extra.stopped_early.is_none() && self.out.cancelled() {
                 self.summary_extra.stopped_early = Some("cancelled by the operator".into());
             }
             while tasks.len() < self.cfg.concurrency && self.summary_extra.stopped_early.is_none() {
@@ -239,7 +290,8 @@ impl Crawler<'_> {
                         self.summary_extra.robots_disallowed += 1;
                         self.fail(&e.url, &why)?;
                         e.state = FrontierState::Failed;
-                        self.sink.frontier(&[e])?;
+                        self.referrers.remove(&e.url);
+                        self.out.send(Event::Frontier(vec![e]))?;
                         self.unit_done()?;
                     }
                     None => break,
@@ -283,7 +335,7 @@ impl Crawler<'_> {
                 _ = tokio::time::sleep_until(until.into()) => {}
             }
         }
-        Ok(())
+        self.send_progress()
     }
 
     fn joined(&mut self, joined: Result<Outcome, tokio::task::JoinError>) -> Result<(), CaptureError> {
@@ -389,178 +441,9 @@ impl Crawler<'_> {
         }
     }
 
-    fn handle_fetch(
-        &mut self,
-        mut entry: FrontierEntry,
-        url: Url,
-        attempt: Attempt,
-        decoded: Option<Vec<u8>>,
-        content: Content,
-        encoded: Option<Encoded>,
-    ) -> Result<(), CaptureError> {
-        entry.attempts += 1;
-        let may_retry = entry.attempts <= self.cfg.max_retries;
-        let resp = match &attempt.response {
-            Ok(r) => r,
-            Err(why) => {
-                if may_retry {
-                    self.summary_extra.retries += 1;
-                    let at = Instant::now() + self.retry_wait(entry.attempts, None);
-                    self.sink.frontier(std::slice::from_ref(&entry))?;
-                    self.unit_done()?;
-                    self.frontier.retry_at(entry, at);
-                } else {
-                    let why = if entry.attempts > 1 {
-                        format!("{why} (after {} attempts)", entry.attempts)
-                    } else {
-                        why.clone()
-                    };
-                    self.fail(&entry.url, &why)?;
-                    entry.state = FrontierState::Failed;
-                    self.sink.frontier(&[entry])?;
-                    self.unit_done()?;
-                }
-                self.after_unit();
-                return Ok(());
-            }
-        };
-        let status = resp.status;
-        let redirect_to = if (300..400).contains(&status) {
-            resp.location.as_deref().and_then(|loc| resolve(&url, loc))
-        } else {
-            None
-        };
-        let kind = match (&content, entry.purpose) {
-            _ if redirect_to.is_some() || !(200..300).contains(&status) || resp.truncated.is_some() => {
-                ExchangeKind::Other
-            }
-            (Content::Html(_), Purpose::Page) => ExchangeKind::Page,
-            (Content::Image, _) => ExchangeKind::Asset,
-            (Content::Html(_) | Content::Other, Purpose::Asset) if looks_like_html(body_of(resp, &decoded)) => {
-                ExchangeKind::Other
-            }
-            (Content::Other, Purpose::Asset) => ExchangeKind::Asset,
-            _ => ExchangeKind::Other,
-        };
-        self.record(
-            &url,
-            &attempt,
-            resp,
-            encoded,
-            kind,
-            redirect_to.as_ref().map(Url::to_string),
-        )?;
-        let exchange_id = self.last_exchange.take();
-        let mut changed: Vec<FrontierEntry> = Vec::new();
-        entry.state = FrontierState::Done;
-
-        if let Some((_, why)) = &resp.truncated {
-            self.summary_extra.truncated += 1;
-            self.fail(&entry.url, &format!("{why} (recorded truncated)"))?;
-            entry.state = FrontierState::Failed;
-        } else if (status == 429 || (500..600).contains(&status)) && may_retry {
-            self.summary_extra.retries += 1;
-            let at = Instant::now() + self.retry_wait(entry.attempts, resp.retry_after);
-            entry.state = FrontierState::Queued;
-            self.sink.frontier(std::slice::from_ref(&entry))?;
-            self.unit_done()?;
-            self.frontier.retry_at(entry, at);
-            self.after_unit();
-            return Ok(());
-        } else if let Some(next) = redirect_to {
-            if entry.hops as usize >= self.cfg.max_redirects {
-                let reason = format!("too many redirects (more than {})", self.cfg.max_redirects);
-                self.fail(&entry.url, &reason)?;
-                entry.state = FrontierState::Failed;
-            } else if entry.purpose == Purpose::Page && !in_scope(self.cfg.scope, &self.seeds, &next) {
-                // Pages may only redirect within scope; assets may live anywhere (CDNs).
-            } else if let Some(chain) = self.redirect_loop(&entry.url, next.as_str()) {
-                self.fail(&entry.url, &format!("redirect loop: {chain}"))?;
-                entry.state = FrontierState::Failed;
-            } else {
-                let target = FrontierEntry {
-                    url: next.to_string(),
-                    purpose: entry.purpose,
-                    depth: entry.depth,
-                    hops: entry.hops + 1,
-                    state: FrontierState::Queued,
-                    attempts: 0,
-                    discovered_from: Some(entry.url.clone()),
-                    element: Some("redirect".into()),
-                };
-                if self.frontier.push(target.clone()) {
-                    self.redirected_from.insert(target.url.clone(), entry.url.clone());
-                    // Who referenced the asset also referenced where it moved.
-                    for r in self.referrers.get(&entry.url).cloned().unwrap_or_default() {
-                        self.note_referrer(&target.url, r)?;
-                    }
-                    changed.push(target);
-                }
-            }
-        } else if status >= 400 {
-            let reason = format!(
-                "HTTP {status} {}",
-                reqwest::StatusCode::from_u16(status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("")
-            );
-            self.fail(&entry.url, reason.trim_end())?;
-            entry.state = FrontierState::Failed;
-        } else {
-            match (kind, content) {
-                (_, Content::Undecodable(why)) => {
-                    self.fail(&entry.url, &why)?;
-                    entry.state = FrontierState::Failed;
-                }
-                (ExchangeKind::Page, Content::Html(Some(ex))) => {
-                    changed.extend(self.page(&entry, &url, *ex, exchange_id)?);
-                }
-                (ExchangeKind::Asset, _) => {
-                    if entry.purpose == Purpose::Page {
-                        // A link that turned out to be an image: it is an asset of the page that linked it.
-                        if let (Some(from), Some(el)) = (&entry.discovered_from, &entry.element) {
-                            let r = Referrer {
-                                page_url: from.clone(),
-                                element: el.clone(),
-                            };
-                            self.note_referrer(&entry.url, r)?;
-                        }
-                    }
-                    let bytes = decoded.unwrap_or_else(|| resp.body.clone());
-                    self.asset(&entry, bytes, resp.content_type.clone(), exchange_id)?;
-                }
-                (ExchangeKind::Other, Content::Other) if entry.purpose == Purpose::Stylesheet => {
-                    let css = String::from_utf8_lossy(body_of(resp, &decoded)).into_owned();
-                    changed.extend(self.stylesheet(&entry, &url, &css, exchange_id)?);
-                }
-                (ExchangeKind::Other, _) if entry.purpose == Purpose::Asset => {
-                    let why = format!(
-                        "not an image: the body is HTML (Content-Type said {})",
-                        resp.content_type.as_deref().unwrap_or("nothing")
-                    );
-                    self.fail(&entry.url, &why)?;
-                    entry.state = FrontierState::Failed;
-                }
-                _ => {}
-            }
-        }
-        changed.insert(0, entry);
-        self.sink.frontier(&changed)?;
-        self.unit_done()?;
-        self.after_unit();
-        if self.cfg.max_total_bytes > 0 && self.progress.bytes >= self.cfg.max_total_bytes {
-            self.summary_extra.stopped_early = Some(format!(
-                "byte budget reached ({} of {} bytes recorded)",
-                self.progress.bytes, self.cfg.max_total_bytes
-            ));
-        }
-        Ok(())
-    }
-
     fn fail(&mut self, url: &str, reason: &str) -> Result<(), CaptureError> {
         self.progress.errors += 1;
-        self.sink.failure(url, reason)?;
+        self.out.send(Event::Failure(url.to_string(), reason.to_string()))?;
         Ok(())
     }
 }

@@ -80,7 +80,12 @@ pub async fn fetch(client: &reqwest::Client, url: &Url, user_agent: &HeaderValue
         Err(e) => Err(if e.is_timeout() {
             format!("timeout: {}", error_chain(&e))
         } else if e.is_connect() {
-            format!("connect failed: {}", error_chain(&e))
+            let chain = error_chain(&e);
+            if chain.contains("dns error") {
+                format!("{DNS_FAILED}{chain}")
+            } else {
+                format!("connect failed: {chain}")
+            }
         } else {
             format!("request failed: {}", error_chain(&e))
         }),
@@ -174,6 +179,11 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
     let wait = when.with_timezone(&Utc) - Utc::now();
     Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
+
+/// Prefix of a failure whose host name did not resolve: not retried (a name that does not
+/// resolve now will not a second later, and waiting out the backoff held whole crawls up,
+/// e.g. the GIMP manual's links to images on hosts this machine cannot resolve).
+pub const DNS_FAILED: &str = "DNS lookup failed: ";
 
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();

@@ -1,6 +1,7 @@
 //! The in-memory side of the frontier: per-host FIFO queues (breadth-first within a host),
 //! per-host politeness slots, robots.txt gates, delayed retries, and the set of URLs ever
-//! seen (nothing is fetched twice). The engine keeps the durable copy in case.db.
+//! seen (nothing is fetched twice) — as 128-bit hashes, 16 bytes a URL whatever its length,
+//! so memory follows the crawl's size only slowly. The engine keeps the durable copy in case.db.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -41,10 +42,20 @@ pub struct Frontier {
     order: Vec<String>,
     cursor: usize,
     delayed: Vec<(Instant, FrontierEntry)>,
-    seen: HashSet<String>,
+    seen: HashSet<u128>,
     gap: Duration,
     obey_robots: bool,
     queued: usize,
+}
+
+/// A URL's key in the seen set: the first 128 bits of its SHA-256 (a collision among a
+/// billion URLs has odds around 1e-21).
+fn url_key(url: &str) -> u128 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(url.as_bytes());
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&d[..16]);
+    u128::from_le_bytes(k)
 }
 
 impl Frontier {
@@ -68,16 +79,16 @@ impl Frontier {
 
     /// Marks a URL as known without queueing it (done or failed in an earlier run).
     pub fn mark_seen(&mut self, url: &str) {
-        self.seen.insert(url.to_string());
+        self.seen.insert(url_key(url));
     }
 
     pub fn is_seen(&self, url: &str) -> bool {
-        self.seen.contains(url)
+        self.seen.contains(&url_key(url))
     }
 
     /// Queues an entry unless its URL was seen; true when queued.
     pub fn push(&mut self, e: FrontierEntry) -> bool {
-        if !self.seen.insert(e.url.clone()) {
+        if !self.seen.insert(url_key(&e.url)) {
             return false;
         }
         self.enqueue(e);

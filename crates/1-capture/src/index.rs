@@ -11,6 +11,9 @@ use tantivy::{doc, Index, IndexWriter, TantivyDocument, Term};
 
 use crate::CaptureError;
 
+/// The indexing arena: tantivy's minimum for one thread (it flushes a segment when full).
+const INDEX_ARENA_BYTES: usize = 15_000_000;
+
 /// Name under which [`CjkTokenizer`] is registered; stored in the schema, so it must not change.
 pub const TOKENIZER: &str = "xiezhi_cjk";
 
@@ -172,8 +175,8 @@ impl PageIndex {
     pub fn open(dir: &Path) -> Result<Self, CaptureError> {
         let index = open_or_create(dir)?;
         let fields = fields_of(&index)?;
-        // One thread, small arena: the machine is shared and pages are small.
-        let writer = index.writer_with_num_threads(1, 30_000_000)?;
+        // One thread, the smallest arena tantivy takes: memory stays flat however many pages.
+        let writer = index.writer_with_num_threads(1, INDEX_ARENA_BYTES)?;
         Ok(Self { writer, fields })
     }
 

@@ -332,7 +332,8 @@ pub struct CapturedPage {
 #[error("{0}")]
 pub struct SinkError(pub String);
 
-/// Receiver of capture events, called in order, from the crawl task.
+/// Receiver of capture events, called in order from one thread: the crawl's recording
+/// thread (beside the fetches), or the crawl task itself on a current-thread runtime.
 ///
 /// Events come in units, one per fetched URL: an exchange, the page/asset/failure it gave,
 /// referrers and frontier changes, then [`CaptureSink::commit`]. A sink that persists must

@@ -63,6 +63,43 @@ pub fn looks_like_svg(body: &[u8]) -> bool {
     t.contains("<svg")
 }
 
+/// True when the document's root element is `<svg>`: after any BOM, whitespace, XML
+/// declaration, processing instructions, comments and doctype, the first element is `svg`.
+/// Stricter than [`looks_like_svg`]: an HTML page that opens with a comment and draws an
+/// inline `<svg>` is still HTML.
+pub fn root_is_svg(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(4096)];
+    let mut t = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    loop {
+        t = t.trim_ascii_start();
+        let rest = if t.starts_with(b"<?") {
+            skip_to(t, b"?>")
+        } else if t.starts_with(b"<!--") {
+            skip_to(t, b"-->")
+        } else if t.len() >= 9 && t[..9].eq_ignore_ascii_case(b"<!doctype") {
+            // `<!doctype html>` declares an HTML document, whatever element comes first.
+            let name = t[9..].trim_ascii_start();
+            if name.len() >= 4 && name[..4].eq_ignore_ascii_case(b"html") {
+                return false;
+            }
+            skip_to(t, b">")
+        } else {
+            let after = t.strip_prefix(b"<svg").or_else(|| t.strip_prefix(b"<SVG"));
+            return after.is_some_and(|a| a.first().is_some_and(|c| c.is_ascii_whitespace() || b"/>".contains(c)));
+        };
+        match rest {
+            Some(r) => t = r,
+            None => return false,
+        }
+    }
+}
+
+/// What follows the first `end` in `t`.
+fn skip_to<'t>(t: &'t [u8], end: &[u8]) -> Option<&'t [u8]> {
+    let i = t.windows(end.len()).position(|w| w == end)?;
+    Some(&t[i + end.len()..])
+}
+
 /// True when a Content-Type header names HTML.
 pub fn is_html_type(ct: Option<&str>) -> bool {
     ct.map(|c| c.trim().to_ascii_lowercase())
@@ -104,6 +141,18 @@ mod tests {
         assert!(looks_like_html(b"\xef\xbb\xbf  <!DOCTYPE html><p>x"));
         assert!(!looks_like_html(b"{\"json\": true}"));
         assert!(is_html_type(Some("Text/HTML; charset=utf-8")));
+    }
+
+    #[test]
+    fn root_svg_is_told_from_html_with_inline_svg() {
+        assert!(root_is_svg(b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>"));
+        assert!(root_is_svg(
+            b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n<!-- Generator: Inkscape -->\n<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" \"x\">\n<svg width=\"10\">"
+        ));
+        assert!(!root_is_svg(b"<!-- hi -->\n<html><body><svg></svg></body></html>"));
+        assert!(!root_is_svg(b"<!doctype html><svg></svg>"));
+        assert!(!root_is_svg(b"<svgx/>"));
+        assert!(!root_is_svg(b"<!-- never closed <svg>"));
     }
 
     #[test]

@@ -69,12 +69,19 @@ pub struct Written {
 
 /// Gzip level of each record's member. Level 1 (the fastest deflate) keeps the writer off the
 /// critical path; images, most of the bytes, do not compress anyway. Any level is valid gzip.
-const GZIP_LEVEL: u32 = 1;
+pub(crate) const GZIP_LEVEL: u32 = 1;
 
 /// One record as a complete gzip member, ready to append to any file whose warcinfo record
 /// is `warcinfo_id` (`None` for the warcinfo record itself). Pure, so the fetch tasks can
 /// build their records in parallel and the single writer only appends bytes.
 pub fn encode_record(spec: &RecordSpec<'_>, warcinfo_id: Option<&str>) -> Result<Vec<u8>, CaptureError> {
+    encode_record_at(spec, warcinfo_id, GZIP_LEVEL)
+}
+
+/// [`encode_record`] at a given gzip level: 0 stores the block in the member uncompressed,
+/// for payloads that are compressed already (PNG, JPEG…), where deflating costs CPU and
+/// saves nothing.
+pub fn encode_record_at(spec: &RecordSpec<'_>, warcinfo_id: Option<&str>, level: u32) -> Result<Vec<u8>, CaptureError> {
     let block_len: usize = spec.block.iter().map(|b| b.len()).sum();
     let mut digest = Sha256::new();
     for part in spec.block {
@@ -114,7 +121,7 @@ pub fn encode_record(spec: &RecordSpec<'_>, warcinfo_id: Option<&str>) -> Result
     };
     let mut gz = WholeWrites(GzEncoder::new(
         Vec::with_capacity(block_len / 2 + 1024),
-        Compression::new(GZIP_LEVEL),
+        Compression::new(level),
     ));
     let io = |e: std::io::Error| CaptureError::Warc(e.to_string());
     gz.write_all(head).map_err(io)?;
@@ -325,6 +332,21 @@ impl WarcOutput {
             self.unsynced = false;
         }
         Ok(())
+    }
+
+    /// For an fsync elsewhere (the recording thread): a handle on the current file and its
+    /// path when it has bytes not yet synced, which then count as synced. Appends made after
+    /// this are not covered by that fsync, only by the next one.
+    pub fn sync_handle(&mut self) -> Result<Option<(File, String)>, CaptureError> {
+        match (self.unsynced, self.file.as_ref()) {
+            (true, Some((file, name, _))) => {
+                let path = self.dir.join(name);
+                let handle = file.try_clone().map_err(|e| CaptureError::io(&path, e))?;
+                self.unsynced = false;
+                Ok(Some((handle, path.to_string_lossy().into_owned())))
+            }
+            _ => Ok(None),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Capture completeness on real loopback servers: `data:` images kept as WARC `resource`
 //! records and assets with where they appeared, rejected references reported, full element
-//! descriptions, `@font-face` sources fetched as requisites, and robots.txt redirects
+//! descriptions, `@font-face` sources fetched as requisites, SVG images kept as assets (even
+//! when they open with a comment or the Content-Type lies), and robots.txt redirects
 //! followed (RFC 9309: at least five hops; each hop recorded).
 
 use std::io::Read;
@@ -463,4 +464,74 @@ async fn robots_txt_redirects_are_followed_up_to_five_hops() {
         "{}",
         note.1
     );
+}
+
+/// An SVG as drawing tools write it: XML declaration, a generator comment, a doctype.
+const SVG_DRAWING: &[u8] = br##"<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generator: Inkscape -->
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">
+<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#c00"/></svg>"##;
+/// Starts with a comment too, like HTML may.
+const SVG_ICON: &[u8] =
+    br#"<!-- icon --><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="3"/></svg>"#;
+
+async fn svg_site(uri: Uri) -> Response {
+    match uri.path() {
+        "/" => reply(
+            "text/html",
+            br#"<html><head><title>Art</title></head><body>
+            <img src="/art/drawing.svg" alt="drawing">
+            <a href="/art/icon.svg">icon</a> <a href="/inline.html">inline</a></body></html>"#
+                .to_vec(),
+        ),
+        "/art/drawing.svg" => reply("image/svg+xml", SVG_DRAWING.to_vec()),
+        // The server lies: the body is an SVG whatever the header says.
+        "/art/icon.svg" => reply("text/html", SVG_ICON.to_vec()),
+        // A page that opens with a comment and draws an inline SVG is still a page.
+        "/inline.html" => reply(
+            "text/html",
+            br#"<!-- page --><html><head><title>Inline SVG page</title></head><body>
+            <svg width="4" height="4"><rect width="4" height="4"/></svg><p>words</p></body></html>"#
+                .to_vec(),
+        ),
+        _ => not_found(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn svg_images_are_kept_as_assets() {
+    let base = serve(Router::new().fallback(svg_site)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(&base, dir.path());
+    let mut sink = Sink::default();
+    crawl(&cfg, &mut sink).await.expect("crawl");
+    let home = format!("{base}/");
+    for (path, bytes, element) in [
+        ("/art/drawing.svg", SVG_DRAWING, "img[src]"),
+        ("/art/icon.svg", SVG_ICON, "a[href]"),
+    ] {
+        let url = format!("{base}{path}");
+        let asset = sink
+            .assets
+            .iter()
+            .find(|a| a.url == url)
+            .unwrap_or_else(|| panic!("{url} kept as an asset; failures: {:?}", sink.failures));
+        assert_eq!(asset.bytes, bytes);
+        assert_eq!(asset.sha256, hex::encode(Sha256::digest(bytes)));
+        assert_eq!(asset.exchange.kind, xiezhi_capture::ExchangeKind::Asset);
+        assert_eq!(sink.places(&url), vec![(home.clone(), element.to_string())]);
+    }
+    assert!(
+        sink.pages.iter().any(|p| p.url == format!("{base}/inline.html")),
+        "the HTML page with an inline SVG stays a page: {:?}",
+        sink.pages.iter().map(|p| &p.url).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        sink.assets.len(),
+        2,
+        "{:?}",
+        sink.assets.iter().map(|a| &a.url).collect::<Vec<_>>()
+    );
+    assert!(sink.failures.is_empty(), "{:?}", sink.failures);
+    warcio_check(&cfg.warc_dir);
 }

@@ -25,8 +25,17 @@ impl Crawler<'_> {
         Some(chain.join(" → "))
     }
 
-    /// Progress after each unit.
-    pub(super) fn after_unit(&mut self) {
+    /// Progress after each unit (the sink hears of it every [`PROGRESS_EVERY`]).
+    pub(super) fn after_unit(&mut self) -> Result<(), CaptureError> {
+        if self.progress_sent.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+            return Ok(());
+        }
+        self.send_progress()
+    }
+
+    /// Reports progress to the sink now.
+    pub(super) fn send_progress(&mut self) -> Result<(), CaptureError> {
+        self.progress_sent = Some(Instant::now());
         let elapsed = self.run_started.elapsed().as_secs_f64();
         self.progress.frontier = self.frontier.len();
         self.progress.elapsed_s = elapsed;
@@ -41,6 +50,6 @@ impl Crawler<'_> {
             0.0
         };
         self.progress.eta_s = (per_s > 0.0).then(|| self.frontier.len() as f64 / per_s);
-        self.sink.progress(&self.progress);
+        self.out.send(Event::Progress(Box::new(self.progress.clone())))
     }
 }

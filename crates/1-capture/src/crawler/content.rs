@@ -1,6 +1,7 @@
 //! What a response body is (image, HTML, other), decided from the bytes in the fetch task.
 
 use super::*;
+use crate::sniff::root_is_svg;
 
 /// What the body turned out to be, decided in the fetch task from the bytes.
 pub(super) enum Content {
@@ -25,7 +26,9 @@ pub(super) fn inspect(url: &Url, r: &Response, cap: u64, is_page: bool) -> (Opti
         Err(why) => return (None, Content::Undecodable(why)),
     };
     let body = decoded.as_deref().unwrap_or(&r.body);
-    if image_type(body).is_some() {
+    // An SVG is an image to keep (the fingerprint stage rasterises it), whatever the
+    // Content-Type says and even when it opens with a comment like HTML may.
+    if image_type(body).is_some() || root_is_svg(body) {
         return (decoded, Content::Image);
     }
     let html = looks_like_html(body) || (is_html_type(r.content_type.as_deref()) && !is_binary(body));

@@ -8,17 +8,20 @@
 
 use super::*;
 
-use crate::warcfile::encode_record;
+use crate::warcfile::{encode_record, encode_record_at, GZIP_LEVEL};
 
-/// A batch is committed once it holds this many units (fetched URLs)…
-const BATCH_MAX_UNITS: usize = 512;
-/// …or this many WARC bytes…
-const BATCH_MAX_BYTES: u64 = 32 * 1024 * 1024;
-/// …or is this old, even when fetches keep completing.
-const BATCH_MAX_AGE: Duration = Duration::from_millis(500);
-/// When nothing else is ready, a batch this old is committed at once: a slow crawl keeps a
-/// short window of uncommitted work, a fast one gets large batches.
-pub(super) const BATCH_IDLE_AGE: Duration = Duration::from_millis(20);
+/// A batch is handed to the recording thread once it holds this many units (fetched URLs)…
+const BATCH_MAX_UNITS: usize = 128;
+/// …or this many WARC bytes (the sink holds a batch's images until its commit, and up to
+/// three batches are alive at once: this bounds the crawl's memory)…
+const BATCH_MAX_BYTES: u64 = 8 * 1024 * 1024;
+/// …or, when the recording thread is idle, once it is this old. While a commit runs the
+/// batch keeps growing, so the number of commits (each an fsync or two and a transaction)
+/// adapts to how long one takes: a slow crawl keeps a short window of uncommitted work, a
+/// fast one gets large batches.
+const BATCH_IDLE_AGE: Duration = Duration::from_millis(20);
+/// How often the loop looks again whether a busy recording thread became idle.
+const BUSY_RECHECK: Duration = Duration::from_millis(5);
 
 /// An exchange's request and response records, gzip members encoded in its fetch task.
 pub(super) struct Encoded {
@@ -65,7 +68,13 @@ pub(super) fn encode_exchange(
     if let Some((t, _)) = &resp.truncated {
         resp_extra.push(("WARC-Truncated", t.warc_value().to_string()));
     }
-    let response = encode_record(
+    // An image body does not deflate: store it (any level is valid gzip).
+    let level = if image_type(&resp.body).is_some() {
+        0
+    } else {
+        GZIP_LEVEL
+    };
+    let response = encode_record_at(
         &RecordSpec {
             warc_type: "response",
             record_id: &response_id,
@@ -75,6 +84,7 @@ pub(super) fn encode_exchange(
             block: &[&resp.head, &resp.body],
         },
         Some(warcinfo_id),
+        level,
     )?;
     Ok(Encoded {
         warcinfo_id: warcinfo_id.to_string(),
@@ -92,17 +102,6 @@ pub(super) struct Batch {
     units: usize,
     bytes: u64,
     since: Option<Instant>,
-    /// Pages to add to the full-text index once their rows are committed.
-    pages: Vec<PageText>,
-}
-
-/// What the full-text index keeps of a page.
-pub(super) struct PageText {
-    pub url: String,
-    pub title: String,
-    pub text: String,
-    pub alt_texts: Vec<String>,
-    pub fetched_at: String,
 }
 
 impl Crawler<'_> {
@@ -122,7 +121,7 @@ impl Crawler<'_> {
             // file they were written to before the next file opens.
             self.flush()?;
             if let Some(pos) = self.warc.prepare()? {
-                self.sink.warc_opened(&pos)?;
+                self.out.send(Event::WarcOpened(pos))?;
             }
         }
         let enc = match encoded {
@@ -154,7 +153,7 @@ impl Crawler<'_> {
         self.exchanges += 1;
         self.run_exchanges += 1;
         self.progress.bytes += resp.body.len() as u64;
-        self.sink.exchange(&exchange)?;
+        self.out.send(Event::Exchange(exchange.clone()))?;
         self.last_exchange = Some(exchange);
         Ok(())
     }
@@ -183,24 +182,13 @@ impl Crawler<'_> {
         Ok(())
     }
 
-    /// Holds a page's text for the index until its rows are committed.
-    pub(super) fn queue_for_index(&mut self, page: &PageCapture) {
-        self.batch.pages.push(PageText {
-            url: page.url.clone(),
-            title: page.title.clone(),
-            text: page.text.clone(),
-            alt_texts: page.alt_texts.clone(),
-            fetched_at: page.exchange.fetched_at.clone(),
-        });
-    }
-
     /// End of a unit (one fetched URL, or a URL refused or retried without a fetch).
     pub(super) fn unit_done(&mut self) -> Result<(), CaptureError> {
         self.batch.units += 1;
         let since = *self.batch.since.get_or_insert_with(Instant::now);
         if self.batch.units >= BATCH_MAX_UNITS
             || self.batch.bytes >= BATCH_MAX_BYTES
-            || since.elapsed() >= BATCH_MAX_AGE
+            || (since.elapsed() >= BATCH_IDLE_AGE && self.out.idle())
         {
             self.flush()?;
         }
@@ -209,27 +197,24 @@ impl Crawler<'_> {
 
     /// When the open batch should be committed if nothing else happens.
     pub(super) fn flush_due(&self) -> Option<Instant> {
-        self.batch.since.map(|t| t + BATCH_IDLE_AGE)
+        let due = self.batch.since? + BATCH_IDLE_AGE;
+        if self.out.idle() {
+            Some(due)
+        } else {
+            Some(due.max(Instant::now() + BUSY_RECHECK))
+        }
     }
 
     /// Group commit: one fsync of the WARC file, then one sink commit (one database
-    /// transaction) for every unit of the batch; then their pages go to the text index.
+    /// transaction) for every unit of the batch; then their pages go to the text index. All
+    /// of it on the recording thread: this only hands the batch over.
     pub(super) fn flush(&mut self) -> Result<(), CaptureError> {
         if self.batch.units == 0 {
             return Ok(());
         }
-        self.warc.sync()?;
+        self.batch = Batch::default();
+        let sync = self.warc.sync_handle()?;
         let pos = self.warc.position();
-        self.sink.commit(pos.as_ref())?;
-        let batch = std::mem::take(&mut self.batch);
-        for p in batch.pages {
-            self.index.add(&p.url, &p.title, &p.text, &p.alt_texts, &p.fetched_at)?;
-            self.unindexed += 1;
-        }
-        if self.unindexed >= INDEX_COMMIT_EVERY {
-            self.index.commit()?;
-            self.unindexed = 0;
-        }
-        Ok(())
+        self.out.send(Event::Commit { sync, pos })
     }
 }

@@ -5,14 +5,34 @@ use super::*;
 use crate::sniff::looks_like_svg;
 
 impl Crawler<'_> {
+    /// Reports that `r` referenced `asset_url`. While the URL waits in the frontier its
+    /// referrers are also kept for its asset row; once it was fetched they go to the sink
+    /// only (it adds them to the stored asset).
     pub(super) fn note_referrer(&mut self, asset_url: &str, r: Referrer) -> Result<(), CaptureError> {
-        let refs = self.referrers.entry(asset_url.to_string()).or_default();
-        if refs.contains(&r) {
-            return Ok(());
+        let refs = match self.referrers.get_mut(asset_url) {
+            Some(refs) => Some(refs),
+            None if self.frontier.is_seen(asset_url) => None,
+            // About to be queued by the caller.
+            None => Some(self.referrers.entry(asset_url.to_string()).or_default()),
+        };
+        if let Some(refs) = refs {
+            if refs.contains(&r) {
+                return Ok(());
+            }
+            refs.push(r.clone());
         }
-        refs.push(r.clone());
-        self.sink.asset_referrer(asset_url, &r)?;
-        Ok(())
+        self.out.send(Event::Referrer(asset_url.to_string(), r))
+    }
+
+    /// Queues an entry unless its URL was seen; true when queued. Its referrers are kept
+    /// until it is fetched (see [`Crawler::note_referrer`]).
+    pub(super) fn push_frontier(&mut self, e: FrontierEntry) -> bool {
+        let url = e.url.clone();
+        if !self.frontier.push(e) {
+            return false;
+        }
+        self.referrers.entry(url).or_default();
+        true
     }
 
     pub(super) fn admit_link(&self, link: &Url) -> bool {
@@ -44,15 +64,17 @@ impl Crawler<'_> {
             depth: entry.depth,
             exchange,
         };
-        self.sink.page(&page)?;
-        // Indexed once its rows are committed (recording.rs).
-        self.queue_for_index(&page);
+        let links = ex.links;
+        let assets = ex.assets;
+        let page_url = page.url.clone();
+        // Indexed once its rows are committed (committer.rs).
+        self.out.send(Event::Page(Box::new(page)))?;
         self.progress.pages += 1;
         self.run_pages += 1;
 
         let mut added = Vec::new();
         if entry.depth < self.cfg.max_depth {
-            for link in ex.links {
+            for link in links {
                 if self.pages_admitted >= self.cfg.max_pages {
                     break;
                 }
@@ -63,24 +85,23 @@ impl Crawler<'_> {
                     link.to_string(),
                     Purpose::Page,
                     entry.depth + 1,
-                    page.url.clone(),
+                    page_url.clone(),
                     "a[href]".into(),
                 );
-                if self.frontier.push(e.clone()) {
+                if self.push_frontier(e.clone()) {
                     self.pages_admitted += 1;
                     added.push(e);
                 }
             }
         }
         // Every (URL, element) pair: the full element description is "where it appeared".
-        let assets = ex.assets;
-        added.extend(self.queue_assets(assets.images, &page.url, None, entry.depth + 1)?);
-        added.extend(self.queue_assets(assets.fonts, &page.url, None, entry.depth + 1)?);
+        added.extend(self.queue_assets(assets.images, &page_url, None, entry.depth + 1)?);
+        added.extend(self.queue_assets(assets.fonts, &page_url, None, entry.depth + 1)?);
         for sheet in assets.stylesheets {
-            added.extend(self.queue_stylesheet(&sheet, &page.url, entry.depth + 1));
+            added.extend(self.queue_stylesheet(&sheet, &page_url, entry.depth + 1));
         }
-        self.keep_inline(assets.inline, &page.url, None, &source)?;
-        self.report_rejected(assets.rejected, &page.url, None)?;
+        self.keep_inline(assets.inline, &page_url, None, &source)?;
+        self.report_rejected(assets.rejected, &page_url, None)?;
         Ok(added)
     }
 
@@ -102,7 +123,7 @@ impl Crawler<'_> {
             };
             self.note_referrer(a.url.as_str(), r)?;
             let e = queued(a.url.to_string(), Purpose::Asset, depth, page_url.to_string(), element);
-            if self.frontier.push(e.clone()) {
+            if self.push_frontier(e.clone()) {
                 added.push(e);
             }
         }
@@ -139,9 +160,13 @@ impl Crawler<'_> {
         }
         for (img, refs) in distinct {
             let locator = format!("urn:sha256:{}", img.sha256);
-            if self.referrers.contains_key(&locator) {
+            let mut key = [0u8; 32];
+            if hex::decode_to_slice(&img.sha256, &mut key).is_err() {
+                key = Sha256::digest(&img.bytes).into();
+            }
+            if !self.inline_kept.insert(key) {
                 for r in refs {
-                    self.note_referrer(&locator, r)?;
+                    self.out.send(Event::Referrer(locator.clone(), r))?;
                 }
                 continue;
             }
@@ -183,7 +208,6 @@ impl Crawler<'_> {
                 ],
                 block: &[about.as_bytes()],
             })?;
-            self.referrers.insert(locator.clone(), refs.clone());
             let asset = AssetCapture {
                 url: locator.clone(),
                 sha256: img.sha256.clone(),
@@ -192,8 +216,8 @@ impl Crawler<'_> {
                 referrers: refs,
                 exchange: source.clone(),
             };
-            self.sink.asset(&asset)?;
-            self.sink.inline_resource(&crate::InlineResource {
+            self.out.send(Event::Asset(Box::new(asset)))?;
+            self.out.send(Event::Inline(Box::new(crate::InlineResource {
                 locator,
                 sha256: img.sha256,
                 media_type: img.media_type,
@@ -203,7 +227,7 @@ impl Crawler<'_> {
                 warc_offset: written.offset,
                 record_id,
                 recorded_at: source.fetched_at.clone(),
-            })?;
+            })))?;
             self.progress.assets += 1;
         }
         Ok(())
@@ -266,13 +290,14 @@ impl Crawler<'_> {
             page_url.to_string(),
             sheet.element.clone(),
         );
-        self.frontier.push(e.clone()).then_some(e)
+        self.push_frontier(e.clone()).then_some(e)
     }
 
     pub(super) fn asset(
         &mut self,
         entry: &FrontierEntry,
         bytes: Vec<u8>,
+        sha256: Option<String>,
         content_type: Option<String>,
         exchange: Option<Exchange>,
     ) -> Result<(), CaptureError> {
@@ -288,13 +313,13 @@ impl Crawler<'_> {
         }
         let asset = AssetCapture {
             url: entry.url.clone(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
+            sha256: sha256.unwrap_or_else(|| hex::encode(Sha256::digest(&bytes))),
             bytes,
             content_type,
             referrers,
             exchange,
         };
-        self.sink.asset(&asset)?;
+        self.out.send(Event::Asset(Box::new(asset)))?;
         self.progress.assets += 1;
         Ok(())
     }

@@ -16,7 +16,8 @@ impl Crawler<'_> {
                     if e.purpose == Purpose::Page && e.hops == 0 {
                         self.pages_admitted += 1;
                     }
-                    if let (Some(from), Some(el)) = (&e.discovered_from, &e.element) {
+                    if let (Some(from), Some(el), FrontierState::Queued) = (&e.discovered_from, &e.element, e.state) {
+                        // Only waiting assets need theirs in memory (see `note_referrer`).
                         if e.purpose == Purpose::Asset && el != "redirect" {
                             self.referrers.entry(e.url.clone()).or_default().push(Referrer {
                                 page_url: from.clone(),
@@ -28,7 +29,7 @@ impl Crawler<'_> {
                         self.redirected_from.insert(e.url.clone(), from.clone());
                     }
                     if e.state == FrontierState::Queued {
-                        self.frontier.push(e.clone());
+                        self.push_frontier(e.clone());
                     } else {
                         self.frontier.mark_seen(&e.url);
                     }
@@ -47,13 +48,13 @@ impl Crawler<'_> {
                         discovered_from: None,
                         element: None,
                     };
-                    if self.frontier.push(e.clone()) {
+                    if self.push_frontier(e.clone()) {
                         self.pages_admitted += 1;
                         added.push(e);
                     }
                 }
-                self.sink.frontier(&added)?;
-                self.sink.commit(None)?;
+                self.out.send(Event::Frontier(added))?;
+                self.out.send(Event::Commit { sync: None, pos: None })?;
             }
         }
         self.progress.frontier = self.frontier.len();
