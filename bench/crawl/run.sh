@@ -4,6 +4,7 @@
 # Sites: the GIMP manual (Debian gimp-help-en + gimp-help-common, a real site nobody here
 # wrote) and a generated site of CRAWL_PAGES pages (default 5000, 4 images each) plus a
 # CRAWL_SMALL_PAGES variant (default 1000) to show memory against the number of pages.
+# CRAWL_REPEATS (default 3) runs of each tool per site; the ratio reported is the median.
 # Data is cached in ~/.cache/xiezhi/bench-data/crawl. Results: bench/results/crawl.{md,json}.
 # Needs: nginx (nginx-light), wget, GNU time, python3 with warcio (the test venv).
 set -euo pipefail
@@ -12,6 +13,7 @@ BIN="$(realpath "${1:?usage: bench/crawl/run.sh XIEZHI_BINARY}")"
 PAGES="${CRAWL_PAGES:-5000}"
 SMALL="${CRAWL_SMALL_PAGES:-1000}"
 CONC="${CRAWL_CONCURRENCY:-16}"
+REPEATS="${CRAWL_REPEATS:-3}"
 DATA="${XDG_CACHE_HOME:-$HOME/.cache}/xiezhi/bench-data/crawl"
 PY="${XIEZHI_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/xiezhi/venv}/bin/python"
 OUT="${CRAWL_OUT:-bench/results}"
@@ -92,34 +94,40 @@ done
 runs="$work/runs.json"
 echo "[" > "$runs"
 first=1
-add_run() { # site tool warc_glob time_file exit_code load_before
+add_run() { # site tool warc_glob time_file exit_code load_before repetition
   [ $first -eq 1 ] || echo "," >> "$runs"
   first=0
-  printf '{"site": "%s", "tool": "%s", "warc_glob": "%s", "time_file": "%s", "exit_code": %s, "load": %s}\n' "$@" >> "$runs"
+  printf '{"site": "%s", "tool": "%s", "warc_glob": "%s", "time_file": "%s", "exit_code": %s, "load": %s, "rep": %s}\n' "$@" >> "$runs"
 }
 load() { cut -d' ' -f1 /proc/loadavg; }
+# Each repetition runs wget then xiezhi on every site, so both meet the same moments of
+# machine noise (this VM's disk latency varies several-fold between minutes); measure.py
+# reports every run and the median ratio.
+for rep in $(seq "$REPEATS"); do
 for i in "${!sites[@]}"; do
   site="${sites[$i]}"
   url="http://127.0.0.1:$((port_base + i))/index.html"
-  echo "==> $site: wget" >&2
-  mkdir -p "$work/$site/wget"
+  dir="$work/$site/r$rep"
+  echo "==> $site (run $rep of $REPEATS): wget" >&2
+  mkdir -p "$dir/wget"
   load_before=$(load)
   set +e
-  (cd "$work/$site/wget" && /usr/bin/time -v -o ../wget.time wget --mirror --page-requisites --no-parent \
+  (cd "$dir/wget" && /usr/bin/time -v -o ../wget.time wget --mirror --page-requisites --no-parent \
     -e robots=off --no-verbose --warc-file=site "$url" > ../wget.log 2>&1)
   code=$?
   set -e
-  add_run "$site" wget "$work/$site/wget/site*.warc.gz" "$work/$site/wget.time" "$code" "$load_before"
-  echo "==> $site: xiezhi crawl" >&2
-  "$BIN" case init "$work/$site/case" --name "crawl bench $site" > /dev/null
+  add_run "$site" wget "$dir/wget/site*.warc.gz" "$dir/wget.time" "$code" "$load_before" "$rep"
+  echo "==> $site (run $rep of $REPEATS): xiezhi crawl" >&2
+  "$BIN" case init "$dir/case" --name "crawl bench $site" > /dev/null
   load_before=$(load)
   set +e
-  /usr/bin/time -v -o "$work/$site/xiezhi.time" "$BIN" crawl "$work/$site/case" "$url" --rate 0 \
+  /usr/bin/time -v -o "$dir/xiezhi.time" "$BIN" crawl "$dir/case" "$url" --rate 0 \
     --concurrency "$CONC" --max-pages 1000000 --max-depth 1000 --ignore-robots --json \
-    > "$work/$site/xiezhi.json" 2> "$work/$site/xiezhi.log"
+    > "$dir/xiezhi.json" 2> "$dir/xiezhi.log"
   code=$?
   set -e
-  add_run "$site" xiezhi "$work/$site/case/warc/*.warc.gz" "$work/$site/xiezhi.time" "$code" "$load_before"
+  add_run "$site" xiezhi "$dir/case/warc/*.warc.gz" "$dir/xiezhi.time" "$code" "$load_before" "$rep"
+done
 done
 echo "]" >> "$runs"
 CRAWL_BINARY="$BIN" "$PY" bench/crawl/measure.py "$OUT" "$runs"
