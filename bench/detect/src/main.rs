@@ -27,8 +27,9 @@ struct Args {
     /// Output folder (pairs.jsonl, run.json)
     #[arg(long)]
     out: PathBuf,
-    /// References compared in full per query (best by embedding/region cosine, plus the best PDQ)
-    #[arg(long, default_value_t = 5)]
+    /// References compared in full per query (best by embedding/region cosine, plus the best
+    /// PDQ); 16 is what the engine's index gives per query vector
+    #[arg(long, default_value_t = 16)]
     shortlist: usize,
     /// Images used for the throughput measurement of decode + PDQ + global embedding
     #[arg(long, default_value_t = 200)]

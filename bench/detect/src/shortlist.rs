@@ -48,8 +48,9 @@ impl<'a> Index<'a> {
         best
     }
 
-    /// Up to `k` references by best embedding cosine (query vs reference windows:
-    /// crops; query windows vs reference: pastes), plus the nearest by PDQ.
+    /// Up to `k` references by best embedding cosine between any query vector and any
+    /// reference vector (whole images and windows: crops, pastes and shared parts), plus
+    /// the nearest by PDQ.
     pub fn shortlist(&self, q: &Fingerprint, k: usize) -> Vec<usize> {
         let mut best = vec![-1.0f32; self.refs.len()];
         for &(i, v) in &self.vectors {
@@ -58,9 +59,12 @@ impl<'a> Index<'a> {
                 best[i] = c;
             }
         }
+        // Query windows against every reference vector (whole image and windows), as the
+        // engine's index queries do: a paste meets the reference's whole image, a shared
+        // part meets one of its windows.
         for w in &q.regions {
-            for (i, r) in self.refs.iter().enumerate() {
-                let c = dot(&w.embedding, &r.embedding);
+            for &(i, v) in &self.vectors {
+                let c = dot(&w.embedding, v);
                 if c > best[i] {
                     best[i] = c;
                 }
