@@ -21,8 +21,10 @@ export async function exportScreen(ctx: Ctx): Promise<HTMLElement> {
     clear(outcome);
     if (d.job !== 'export') return;
     if (d.cancelled) {
+      // The engine's reason already says "export cancelled …"; show it as the sentence.
+      const why = d.error ?? 'export cancelled on request';
       outcome.appendChild(h('p', { class: 'ok', id: 'export-cancelled' },
-        `Export cancelled: ${d.error ?? 'stopped on request'}. Export again when ready.`));
+        `${why.charAt(0).toUpperCase()}${why.slice(1)}. Export again when ready.`));
       outcome.scrollIntoView({ block: 'nearest' });
       return;
     }
