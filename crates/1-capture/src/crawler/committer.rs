@@ -194,7 +194,11 @@ impl Shared {
         if let Ok(mut f) = self.failed.lock() {
             *f = Some(why);
         }
-        // Wake a coordinator waiting for a commit that will not come.
+        // Wake a coordinator waiting for a commit that will not come. Taking `pending` first
+        // closes the gap between its check of `failure()` and its wait (both under that
+        // lock): without it the wake-up could land in between and the crawl would hang on a
+        // full disk instead of stopping with the error.
+        let _pending = self.pending.lock();
         self.done.notify_all();
     }
 
