@@ -207,6 +207,7 @@ impl Fingerprinter {
         // Each sprite of a sprite sheet is a region too (see `sprites`): games copy one sprite.
         let mut wins = windows(width, height);
         wins.extend(sprites::sprite_windows(image));
+        wins.retain(|w| !regions::is_blank(image, &rgb, w));
         let mut crops = Vec::with_capacity(wins.len() + 1);
         crops.push(rgb.clone());
         for w in &wins {

@@ -36,6 +36,13 @@ use image::{DynamicImage, GrayImage};
 use crate::local_ops::{bilinear, fast9, harris, orientation, resize_gray, smooth};
 use serde::{Deserialize, Serialize};
 
+/// Working images of elongated pictures are enlarged so their short side is at
+/// least this (up to twice [`MAX_WORK_SIDE`] long).
+pub const MIN_WORK_SHORT_SIDE: u32 = 96;
+/// Transparent margin around images with transparency (see [`extract`]).
+const SPRITE_PAD: u32 = 2 * EDGE as u32;
+/// Luma of the grey transparent pixels are composited on (as `to_rgb_on_grey`).
+const GREY_LUMA: u8 = 128;
 /// Working images are shrunk to at most this long side.
 pub const MAX_WORK_SIDE: u32 = 512;
 /// ...and enlarged to at least this long side.
@@ -51,7 +58,7 @@ pub const PATTERN_SEED: u64 = 0x5849_455a_4849_4f52; // "XIEZHIOR"
 pub const MIN_OPAQUE_SHARE: f32 = 0.5;
 /// Identifies the extractor and its parameters; descriptors with a different
 /// id must not be compared.
-pub const LOCAL_FEATURES_ID: &str = "orb-fast9-rbrief256-v2";
+pub const LOCAL_FEATURES_ID: &str = "orb-fast9-rbrief256-v3";
 
 /// Radius of the orientation disc and half-size of the descriptor patch.
 const PATCH_RADIUS: i32 = 15;
@@ -305,6 +312,16 @@ fn luma_and_alpha(image: &DynamicImage) -> (GrayImage, Option<GrayImage>) {
     (luma, alpha)
 }
 
+/// `g` with a margin of `pad` pixels of value `value` on every side.
+fn pad_with(g: &GrayImage, pad: u32, value: u8) -> GrayImage {
+    if pad == 0 {
+        return g.clone();
+    }
+    let mut out = GrayImage::from_pixel(g.width() + 2 * pad, g.height() + 2 * pad, image::Luma([value]));
+    image::imageops::replace(&mut out, g, i64::from(pad), i64::from(pad));
+    out
+}
+
 /// Local features of a decoded image (orientation already applied).
 pub fn extract(image: &DynamicImage) -> LocalFeatures {
     let (w, h) = (image.width(), image.height());
@@ -312,13 +329,19 @@ pub fn extract(image: &DynamicImage) -> LocalFeatures {
     if long == 0 {
         return LocalFeatures::default();
     }
-    let work_scale = if long > MAX_WORK_SIDE {
+    let short = w.min(h).max(1);
+    let mut work_scale = if long > MAX_WORK_SIDE {
         MAX_WORK_SIDE as f32 / long as f32
     } else if long < MIN_WORK_SIDE {
         MIN_WORK_SIDE as f32 / long as f32
     } else {
         1.0
     };
+    // Strips (sprite rows, banners) keep a short side with room for patches, up to
+    // twice the usual long side.
+    if (short as f32 * work_scale) < MIN_WORK_SHORT_SIDE as f32 {
+        work_scale = (MIN_WORK_SHORT_SIDE as f32 / short as f32).min(2.0 * MAX_WORK_SIDE as f32 / long as f32);
+    }
     let ww = ((w as f32 * work_scale).round() as u32).max(1);
     let wh = ((h as f32 * work_scale).round() as u32).max(1);
     let (luma, alpha) = luma_and_alpha(image);
@@ -329,8 +352,15 @@ pub fn extract(image: &DynamicImage) -> LocalFeatures {
             resize_gray(g, ww, wh)
         }
     };
-    let base = resize(&luma);
-    let alpha = alpha.map(|a| resize(&a));
+    // A sprite's outline often touches its file's border, where no patch fits: pad
+    // images with transparency with transparent grey (keypoints in the padding are
+    // then dropped by the opacity test).  Opaque images are not padded: the border of
+    // a photo or a crop is not part of its content.
+    let pad = if alpha.is_some() { SPRITE_PAD } else { 0 };
+    let base = pad_with(&resize(&luma), pad, GREY_LUMA);
+    let alpha = alpha.map(|a| pad_with(&resize(&a), pad, 0));
+    let (ww, wh) = (ww + 2 * pad, wh + 2 * pad);
+    let pad = pad as f32;
 
     // Budget per level shrinking by the scale factor (not its square, as in
     // OpenCV's ORB): coarse levels are what match copies shown smaller.
@@ -376,13 +406,17 @@ pub fn extract(image: &DynamicImage) -> LocalFeatures {
         }
         let smoothed = smooth(&img);
         for c in chosen {
+            let (px, py) = ((c.x as f32 + 0.5) * sx - pad, (c.y as f32 + 0.5) * sy - pad);
+            if px < 0.0 || py < 0.0 || px > (ww as f32 - 2.0 * pad) || py > (wh as f32 - 2.0 * pad) {
+                continue; // centred in the padding
+            }
             let angle = orientation(&img, c.x, c.y);
             let descriptor = describe(&smoothed, c.x, c.y, angle);
             // Back to decoded-image pixels; rounded to 0.1 px to keep JSON short.
             let round = |v: f32| (v * 10.0).round() / 10.0;
             keypoints.push(Keypoint {
-                x: round((c.x as f32 + 0.5) * sx / work_scale),
-                y: round((c.y as f32 + 0.5) * sy / work_scale),
+                x: round(px / work_scale),
+                y: round(py / work_scale),
                 size: round((2 * PATCH_RADIUS + 1) as f32 * sx / work_scale),
                 octave: level as u8,
                 angle: (angle * 1000.0).round() / 1000.0,

@@ -17,7 +17,9 @@ const MAGIC: &[u8; 4] = b"XZFP";
 /// 2: animation frames (`animation_frames`, `frames`) added.
 /// 3: windows are a 3x3 grid at 60 % (was 5 at 60 % + 3x3 at 40 %) and keypoints
 ///    `orb-fast9-rbrief256-v2`: same layout, but older blobs would compare poorly.
-pub const STORED_FORMAT_VERSION: u16 = 3;
+/// 4: blank windows (mostly transparent or one colour) are no longer stored, and
+///    keypoints `orb-fast9-rbrief256-v3` (sprites padded, strips enlarged).
+pub const STORED_FORMAT_VERSION: u16 = 4;
 
 /// What a stored blob turned out to be.
 #[derive(Debug)]

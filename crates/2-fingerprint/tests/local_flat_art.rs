@@ -55,3 +55,28 @@ fn clip_art_keeps_enough_keypoints_and_extraction_is_deterministic() {
     assert!(a.keypoints.len() >= 200, "{}", a.keypoints.len());
     assert!(a.keypoints.len() <= xiezhi_fingerprint::local::MAX_KEYPOINTS);
 }
+
+#[test]
+fn an_animation_strip_gets_keypoints_along_its_length() {
+    // 32x512, 14 frames of 32x32 (the rest transparent). At the usual working size the
+    // strip is 32 px wide, too narrow for a 31-px patch away from the border, so it had
+    // no keypoints at all. It is now enlarged (short side 96 px, long side at most 1024)
+    // and padded, so its outline at the border counts.
+    let strip = open("tests/sprites/hedgewars-hedgehog-sad.png");
+    let lf = extract(&strip);
+    let frames_with_keypoints = (0..14)
+        .filter(|f| {
+            let (top, bottom) = (*f as f32 * 32.0, (*f as f32 + 1.0) * 32.0);
+            lf.keypoints.iter().any(|k| k.y >= top && k.y < bottom)
+        })
+        .count();
+    println!(
+        "strip: {} keypoints, in {frames_with_keypoints} of 14 frames",
+        lf.keypoints.len()
+    );
+    assert!(lf.keypoints.len() >= 100, "{}", lf.keypoints.len());
+    assert!(frames_with_keypoints >= 12, "{frames_with_keypoints}");
+    for k in &lf.keypoints {
+        assert!(k.x >= 0.0 && k.y >= 0.0 && k.x <= 32.0 && k.y <= 512.0, "{k:?}");
+    }
+}
