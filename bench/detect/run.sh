@@ -40,7 +40,8 @@ mkdir -p "$WORK"
 nice -n 10 "$PY" bench/detect/prepare.py --data "$DATA" --out "$WORK" --refs "$REFS" --distractor-ratio "$RATIO"
 
 cargo build --release --locked -p xiezhi-bench-detect
-nice -n 10 "$CARGO_TARGET_DIR/release/detect-bench" --manifest "$WORK/manifest.json" --out "$WORK"
+nice -n 10 "$CARGO_TARGET_DIR/release/detect-bench" --manifest "$WORK/manifest.json" --out "$WORK" \
+  --fp-cache "$CACHE/bench-work/fp-cache"
 for p in "${PEERS[@]}"; do
   nice -n 10 "$PY" bench/detect/peers.py --manifest "$WORK/manifest.json" --method "$p" --out "$WORK/peer-$p.jsonl"
 done

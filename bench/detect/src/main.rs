@@ -5,6 +5,7 @@
 //! Metrics (µAP, recall at precision 0.99) and the calibration fit are computed by
 //! `evaluate.py` from that file, side by side with the Python peers.
 
+mod fp_cache;
 mod shortlist;
 mod speed;
 
@@ -41,10 +42,19 @@ struct Args {
     #[arg(long)]
     speed_only: bool,
     /// No fingerprinting: recompute the features and score of every pair already in
-    /// `<out>/pairs*.jsonl` from its stored signals with this build's xiezhi_match
+    /// `<out>/pairs.jsonl` from its stored signals with this build's xiezhi_match
     /// (after a change to the score or a refit of models/calibration.json)
     #[arg(long)]
     rescore: bool,
+    /// Folder of cached full fingerprints (keyed by image SHA-256, format version,
+    /// keypoint extractor and weights); none when absent
+    #[arg(long)]
+    fp_cache: Option<PathBuf>,
+    /// Diagnosis only: also compare every edited copy with its true reference, so the
+    /// losses of the shortlist and of the comparison can be told apart (the results
+    /// of such a run are not the benchmark's)
+    #[arg(long)]
+    oracle: bool,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +69,9 @@ struct Item {
     path: PathBuf,
     #[serde(default)]
     family: Option<String>,
+    /// The reference an edited copy was made from (none for a distractor).
+    #[serde(default)]
+    reference: Option<String>,
     split: String,
 }
 
@@ -82,15 +95,31 @@ struct GlobalRow<'a> {
     shortlisted: usize,
 }
 
-fn fingerprint_all(fp: &Fingerprinter, items: &[Item]) -> Vec<Result<Fingerprint, String>> {
-    items
+/// Fingerprints of `items` (from the cache when it has them) and how many were computed.
+fn fingerprint_all(
+    fp: &Fingerprinter,
+    cache: Option<&fp_cache::FpCache>,
+    items: &[Item],
+) -> (Vec<Result<Fingerprint, String>>, usize) {
+    let computed = std::sync::atomic::AtomicUsize::new(0);
+    let fps = items
         .par_iter()
         .map(|it| {
             let bytes = std::fs::read(&it.path).map_err(|e| format!("{}: {e}", it.path.display()))?;
-            fp.fingerprint(&bytes)
-                .map_err(|e| format!("{}: {e}", it.path.display()))
+            if let Some(f) = cache.and_then(|c| c.get(&bytes)) {
+                return Ok(f);
+            }
+            computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let f = fp
+                .fingerprint(&bytes)
+                .map_err(|e| format!("{}: {e}", it.path.display()))?;
+            if let Some(c) = cache {
+                c.put(&bytes, &f);
+            }
+            Ok(f)
         })
-        .collect()
+        .collect();
+    (fps, computed.into_inner())
 }
 
 /// Peak resident set size of this process in KiB (Linux VmHWM).
@@ -117,11 +146,20 @@ fn match_all(
     refs: &[(&Item, &Fingerprint)],
     queries: &[(&Item, &Fingerprint)],
     k: usize,
+    oracle: bool,
 ) -> Vec<(Vec<String>, String)> {
     queries
         .par_iter()
         .map(|(q, qf)| {
-            let short = index.shortlist(qf, k);
+            let mut short = index.shortlist(qf, k);
+            if oracle {
+                let truth = q.reference.as_deref();
+                if let Some(i) = refs.iter().position(|(r, _)| Some(r.id.as_str()) == truth) {
+                    if !short.contains(&i) {
+                        short.push(i);
+                    }
+                }
+            }
             let (best_global, best_global_cosine) = index.best_global(qf);
             let mut lines = Vec::with_capacity(short.len());
             for &ri in &short {
@@ -170,13 +208,10 @@ struct StoredPair {
     signals: xiezhi_match::Signals,
 }
 
-/// Rewrites `pairs*.jsonl` in `out` with this build's features and score.
+/// Rewrites `pairs.jsonl` in `out` with this build's features and score.
 fn rescore(out: &Path) -> Result<()> {
-    for suffix in ["", "-w60"] {
-        let path = out.join(format!("pairs{suffix}.jsonl"));
-        if !path.exists() {
-            continue;
-        }
+    {
+        let path = out.join("pairs.jsonl");
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let mut lines = Vec::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
@@ -222,6 +257,13 @@ fn main() -> Result<()> {
     .with_context(|| format!("parsing {}", args.manifest.display()))?;
     std::fs::create_dir_all(&args.out)?;
     let fp = Fingerprinter::new_default().context("loading the embedded model")?;
+    let cache = match &args.fp_cache {
+        Some(dir) => Some(
+            fp_cache::FpCache::open(dir, &fp)
+                .with_context(|| format!("opening the fingerprint cache {}", dir.display()))?,
+        ),
+        None => None,
+    };
     let threads = rayon::current_num_threads();
 
     let sample: Vec<PathBuf> = manifest
@@ -249,15 +291,28 @@ fn main() -> Result<()> {
 
     eprintln!("fingerprinting {} references", manifest.refs.len());
     let t = Instant::now();
-    let ref_fps = fingerprint_all(&fp, &manifest.refs);
+    let (ref_fps, ref_computed) = fingerprint_all(&fp, cache.as_ref(), &manifest.refs);
     let ref_secs = t.elapsed().as_secs_f64();
     eprintln!("fingerprinting {} queries", manifest.queries.len());
     let t = Instant::now();
-    let query_fps = fingerprint_all(&fp, &manifest.queries);
+    let (query_fps, query_computed) = fingerprint_all(&fp, cache.as_ref(), &manifest.queries);
     let query_secs = t.elapsed().as_secs_f64();
-    let full_images = manifest.refs.len() + manifest.queries.len();
-    let full_rate = full_images as f64 / (ref_secs + query_secs);
-    eprintln!("  full fingerprints: {full_rate:.2} images/s");
+    // The rate counts only images fingerprinted in this run; with a warm cache there
+    // are none and the rate of the run that filled it stands.
+    let computed = ref_computed + query_computed;
+    let earlier_rate = || -> Option<f64> {
+        let run: serde_json::Value = serde_json::from_slice(&std::fs::read(args.out.join("run.json")).ok()?).ok()?;
+        run["full_fingerprint_images_per_s"].as_f64()
+    };
+    let (full_rate, rate_source) = if computed > 0 {
+        (Some(computed as f64 / (ref_secs + query_secs)), "this run")
+    } else {
+        (earlier_rate(), "an earlier run that filled the fingerprint cache")
+    };
+    eprintln!(
+        "  full fingerprints: {} images/s ({computed} computed, rate from {rate_source})",
+        full_rate.map_or("-".to_string(), |r| format!("{r:.2}"))
+    );
 
     let mut unreadable = Vec::new();
     let mut refs: Vec<(&Item, &Fingerprint)> = Vec::new();
@@ -277,22 +332,9 @@ fn main() -> Result<()> {
 
     eprintln!("matching {} queries against {} references", queries.len(), refs.len());
     let t = Instant::now();
-    let rows = match_all(&index, &refs, &queries, args.shortlist);
+    let rows = match_all(&index, &refs, &queries, args.shortlist, args.oracle);
     let match_secs = t.elapsed().as_secs_f64();
 
-    // Ablation: only the first 5 of the 9 windows at 60 % (corners and centre, see
-    // xiezhi_fingerprint::windows), to see what the 4 edge-middle windows add.
-    let w60 = |f: &Fingerprint| {
-        let mut f = f.clone();
-        f.regions.truncate(5);
-        f
-    };
-    let refs60: Vec<Fingerprint> = refs.iter().map(|(_, f)| w60(f)).collect();
-    let queries60: Vec<Fingerprint> = queries.iter().map(|(_, f)| w60(f)).collect();
-    let refs60: Vec<(&Item, &Fingerprint)> = refs.iter().map(|(i, _)| *i).zip(&refs60).collect();
-    let queries60: Vec<(&Item, &Fingerprint)> = queries.iter().map(|(i, _)| *i).zip(&queries60).collect();
-    let index60 = shortlist::Index::new(refs60.iter().map(|(_, f)| *f).collect());
-    let rows60 = match_all(&index60, &refs60, &queries60, args.shortlist);
     for (q, r) in manifest.queries.iter().zip(&query_fps) {
         if let Err(e) = r {
             unreadable.push(format!("{} ({}): {e}", q.id, q.family.as_deref().unwrap_or("-")));
@@ -300,7 +342,6 @@ fn main() -> Result<()> {
     }
 
     write_rows(&args.out, "", &rows)?;
-    write_rows(&args.out, "-w60", &rows60)?;
 
     let splits = |items: &[Item], s: &str| items.iter().filter(|i| i.split == s).count();
     let run = serde_json::json!({
@@ -312,9 +353,12 @@ fn main() -> Result<()> {
         "quick": quick,
         "full_sequential": sequential,
         "full_fingerprint_images_per_s": full_rate,
+        "full_fingerprints_computed": computed,
+        "full_fingerprint_rate_from": rate_source,
         "full_fingerprint_seconds": ref_secs + query_secs,
         "match_seconds": match_secs,
         "shortlist": args.shortlist,
+        "oracle": args.oracle,
         "peak_rss_kib": peak_rss_kib(),
         "unreadable": unreadable,
         "score_method": "score = xiezhi_match::score (the calibrated ranking score); evaluate.py refits/applies models/calibration.json to the features",
