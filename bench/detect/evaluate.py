@@ -12,7 +12,8 @@ files, then
      precision 0.99, overall and per edit family, for Xiezhi (calibrated), its
      global-embedding-only ablation, and every peer; throughput and peak RSS;
   3. precision/recall at the score thresholds 0.5 / 0.9 / 0.99, overall and per family;
-and writes bench/results/detect.{md,json} and models/METHOD-error-rates.md.
+and writes bench/results/detect.{md,json} (detect-refsN.* at other scales than 100) and
+models/METHOD-error-rates.md (only for the scale the calibration was fitted at).
 
 Usage: evaluate.py --work DIR --repo REPO_ROOT [--peers a,b,...] [--no-fit]
 """
@@ -281,7 +282,10 @@ def main():
            "eval_references": n_eval_refs, "eval_distractors": n_eval_distr,
            "without_known_derivatives": {"excluded": sorted(derived), "results": without_derived}}
     os.makedirs(os.path.join(args.repo, "bench", "results"), exist_ok=True)
-    with open(os.path.join(args.repo, "bench", "results", "detect.json"), "w") as f:
+    # The default 100-reference run writes detect.*; other scales their own files, so
+    # running one never overwrites the other's figures.
+    stem = "detect" if len(refs) == 100 else f"detect-refs{len(refs)}"
+    with open(os.path.join(args.repo, "bench", "results", f"{stem}.json"), "w") as f:
         json.dump(doc, f, indent=1, default=str)
 
     L = []
@@ -311,9 +315,12 @@ def main():
     if excluded_eval:
         L.append(f"| xiezhi (calibrated), without {len(excluded_eval)} unrelated image(s) that are edits of a reference "
                  "(sensitivity, see below) | " + " | ".join(fmt(without_derived[f]["recall_at_p99"], 2) for f in families) + " |")
-        L.append("\nExcluded in that line only: " + "; ".join(
-            f"{queries[q]['path'].split('/usr/share/', 1)[-1]} ({KNOWN_DERIVATIVES[k][1]} as {KNOWN_DERIVATIVES[k][0].split('/')[-1]})"
-            for q in excluded_eval for k in KNOWN_DERIVATIVES if queries[q]["path"].endswith(k))
+        listed = [f"{queries[q]['path'].split('/usr/share/', 1)[-1]} ({KNOWN_DERIVATIVES[k][1]} as "
+                  f"{KNOWN_DERIVATIVES[k][0].split('/')[-1]})"
+                  for q in excluded_eval for k in KNOWN_DERIVATIVES if queries[q]["path"].endswith(k)]
+        L.append("\nExcluded in that line only: " + ("; ".join(listed) if len(listed) <= 5 else
+                 f"{len(listed)} eval distractors, each listed with what was seen in "
+                 "`bench/detect/known-derivatives.tsv`")
             + f". Overall without it: µAP {fmt(without_derived['overall']['uAP'])}, "
             f"recall@P0.99 {fmt(without_derived['overall']['recall_at_p99'])}.")
     # Where copies are lost: never compared with their reference (the shortlist), or
@@ -361,7 +368,7 @@ def main():
              f"Load average when evaluated: {' '.join(loadavg)} (2 cores shared with other work; the images/s "
              f"are from the harness run itself, see run.json).")
     md = "\n".join(L) + "\n"
-    with open(os.path.join(args.repo, "bench", "results", "detect.md"), "w") as f:
+    with open(os.path.join(args.repo, "bench", "results", f"{stem}.md"), "w") as f:
         f.write(md)
     print(md)
 
@@ -399,9 +406,15 @@ def main():
         E.append(f"| {fam} | " + " | ".join(f"{fmt(x['precision'])} | {fmt(x['recall'])}" for x in th) +
                  f" | {fmt(ours_r[fam]['uAP'])} |")
     E.append("\nPer family, the unrelated images of the eval split are included, so precision counts their false alarms.")
-    E.append(f"\nSource of these figures: `bench/results/detect.json` ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d}).")
-    with open(os.path.join(args.repo, "models", "METHOD-error-rates.md"), "w") as f:
-        f.write("\n".join(E) + "\n")
+    E.append(f"\nSource of these figures: `bench/results/{stem}.json` ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d}).")
+    # Only the run the calibration was fitted on (or at the scale it records) speaks
+    # for the error rates the report cites.
+    if not args.no_fit or cal.get("benchmark", {}).get("references") == len(refs):
+        with open(os.path.join(args.repo, "models", "METHOD-error-rates.md"), "w") as f:
+            f.write("\n".join(E) + "\n")
+    else:
+        print(f"models/METHOD-error-rates.md left as it is: the calibration was fitted at "
+              f"{cal.get('benchmark', {}).get('references')} references, this run has {len(refs)}")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ for p in "${PEERS[@]}"; do
   nice -n 10 "$PY" bench/detect/peers.py --manifest "$WORK/manifest.json" --method "$p" --out "$WORK/peer-$p.jsonl"
 done
 mkdir -p bench/results
-cp "$WORK/selection.tsv" bench/results/detect-selection.tsv
+if [ "$REFS" = 100 ]; then SEL=detect-selection.tsv; else SEL="detect-refs$REFS-selection.tsv"; fi
+cp "$WORK/selection.tsv" "bench/results/$SEL"
 IFS=,
 "$PY" bench/detect/evaluate.py --work "$WORK" --repo . --peers "${PEERS[*]}" $([ -n "$FIT" ] || echo --no-fit)

@@ -148,9 +148,19 @@ fn match_all(
     k: usize,
     oracle: bool,
 ) -> Vec<(Vec<String>, String)> {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
     queries
         .par_iter()
         .map(|(q, qf)| {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n.is_multiple_of(1000) {
+                eprintln!(
+                    "  matched {n}/{} queries ({:.0} s)",
+                    queries.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
             let mut short = index.shortlist(qf, k);
             if oracle {
                 let truth = q.reference.as_deref();
