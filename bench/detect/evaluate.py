@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 THRESHOLDS = [0.5, 0.9, 0.99]
+MAX_ALARMS_LISTED = 60
 KNOWN_DERIVATIVES_TSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known-derivatives.tsv")
 
 
@@ -356,8 +357,11 @@ def main():
         L.append("| score | unrelated image | best reference |")
         L.append("|---|---|---|")
         rel = lambda path: path.split("/usr/share/", 1)[-1]
-        for sc, qid, ref in alarms:
-            L.append(f"| {sc:.3f} | {rel(queries[qid]['path'])} | {rel(refs[ref]['path'])} |")
+        for sc, qid, ref in alarms[:MAX_ALARMS_LISTED]:
+            known = " (known derivative)" if qid in derived else ""
+            L.append(f"| {sc:.3f} | {rel(queries[qid]['path'])}{known} | {rel(refs[ref]['path'])} |")
+        if len(alarms) > MAX_ALARMS_LISTED:
+            L.append(f"\n{len(alarms) - MAX_ALARMS_LISTED} more at 0.5 or above are in the pairs file of the run.")
     L.append(f"\nHarness: {run['threads']} threads; fingerprinting took {run['full_fingerprint_seconds']:.0f} s, "
              f"matching {run['match_seconds']:.0f} s; unreadable files: {len(run['unreadable'])}. "
              f"Peers run single-threaded in Python (their images/s include decoding). "
