@@ -2,6 +2,8 @@
 //! 30 % of its area and saved as JPEG: the case the benchmark's `paste30` family
 //! measures, where flat art used to give no keypoint matches at all.
 
+mod common;
+
 use std::path::PathBuf;
 
 use image::codecs::jpeg::JpegEncoder;
@@ -9,6 +11,8 @@ use image::imageops::{self, FilterType};
 use image::DynamicImage;
 use xiezhi_fingerprint::Fingerprinter;
 use xiezhi_match::{compare, explain, score};
+
+use common::iou;
 
 fn open(rel: &str) -> DynamicImage {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
@@ -19,14 +23,6 @@ fn png(img: &DynamicImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("png");
     out.into_inner()
-}
-
-fn iou(a: [u32; 4], b: [u32; 4]) -> f64 {
-    let ix = (a[0] + a[2]).min(b[0] + b[2]).saturating_sub(a[0].max(b[0]));
-    let iy = (a[1] + a[3]).min(b[1] + b[3]).saturating_sub(a[1].max(b[1]));
-    let inter = f64::from(ix) * f64::from(iy);
-    let union = f64::from(a[2]) * f64::from(a[3]) + f64::from(b[2]) * f64::from(b[3]) - inter;
-    inter / union
 }
 
 /// The sprite enlarged (Catmull-Rom, as a web page would) over 30 % of the host's

@@ -2,6 +2,9 @@
 //! grass texture, edited copies of photos, and every unrelated pair of the
 //! test and demo images.
 
+mod common;
+
+use common::iou;
 use std::io::Cursor;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -79,14 +82,6 @@ fn butterfly_on_grass() -> (Vec<u8>, [u32; 4]) {
     imageops::overlay(&mut canvas, &pasted, i64::from(x), i64::from(y));
     let rgb = DynamicImage::ImageRgba8(canvas).to_rgb8();
     (jpeg(&rgb, 90), [x, y, w, h])
-}
-
-fn iou(a: [u32; 4], b: [u32; 4]) -> f64 {
-    let ix = (a[0] + a[2]).min(b[0] + b[2]).saturating_sub(a[0].max(b[0]));
-    let iy = (a[1] + a[3]).min(b[1] + b[3]).saturating_sub(a[1].max(b[1]));
-    let inter = f64::from(ix) * f64::from(iy);
-    let union = f64::from(a[2]) * f64::from(a[3]) + f64::from(b[2]) * f64::from(b[3]) - inter;
-    inter / union
 }
 
 /// Bilinear rotation about the centre on a same-size canvas, corners filled grey.
