@@ -7,6 +7,8 @@
 
 mod fp_cache;
 mod shortlist;
+
+use xiezhi_match::{SHORTLIST_KEYPOINT_REFERENCES, SHORTLIST_PDQ_DISTANCE};
 mod speed;
 
 use std::io::{BufWriter, Write};
@@ -28,9 +30,10 @@ struct Args {
     /// Output folder (pairs.jsonl, run.json)
     #[arg(long)]
     out: PathBuf,
-    /// References compared in full per query (best by embedding/region cosine, plus the best
-    /// PDQ); 16 is what the engine's index gives per query vector
-    #[arg(long, default_value_t = 16)]
+    /// Nearest distinct references per query vector (whole image and each window) compared
+    /// in full, besides those near by PDQ and those with the most keypoint votes; the
+    /// default is the engine's
+    #[arg(long, default_value_t = xiezhi_match::SHORTLIST_NEIGHBOURS_PER_VECTOR)]
     shortlist: usize,
     /// Images used for the throughput measurement of decode + PDQ + global embedding
     #[arg(long, default_value_t = 200)]
@@ -55,6 +58,10 @@ struct Args {
     /// of such a run are not the benchmark's)
     #[arg(long)]
     oracle: bool,
+    /// Diagnosis only: per edit family, how often each shortlist strategy holds the
+    /// true reference and how many references it proposes (no comparison is run)
+    #[arg(long)]
+    shortlist_stats: bool,
 }
 
 #[derive(Deserialize)]
@@ -95,13 +102,18 @@ struct GlobalRow<'a> {
     shortlisted: usize,
 }
 
-/// Fingerprints of `items` (from the cache when it has them) and how many were computed.
+/// Images computed in a run below which its own rate is not reported (too few to say).
+const MIN_IMAGES_FOR_A_RATE: usize = 500;
+
+/// Fingerprints of `items` (from the cache when it has them), how many were computed,
+/// and the seconds spent computing them summed over the worker threads.
 fn fingerprint_all(
     fp: &Fingerprinter,
     cache: Option<&fp_cache::FpCache>,
     items: &[Item],
-) -> (Vec<Result<Fingerprint, String>>, usize) {
+) -> (Vec<Result<Fingerprint, String>>, usize, f64) {
     let computed = std::sync::atomic::AtomicUsize::new(0);
+    let busy_ns = std::sync::atomic::AtomicU64::new(0);
     let fps = items
         .par_iter()
         .map(|it| {
@@ -110,16 +122,17 @@ fn fingerprint_all(
                 return Ok(f);
             }
             computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let f = fp
-                .fingerprint(&bytes)
-                .map_err(|e| format!("{}: {e}", it.path.display()))?;
+            let t = Instant::now();
+            let f = fp.fingerprint(&bytes);
+            busy_ns.fetch_add(t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+            let f = f.map_err(|e| format!("{}: {e}", it.path.display()))?;
             if let Some(c) = cache {
                 c.put(&bytes, &f);
             }
             Ok(f)
         })
         .collect();
-    (fps, computed.into_inner())
+    (fps, computed.into_inner(), busy_ns.into_inner() as f64 / 1e9)
 }
 
 /// Peak resident set size of this process in KiB (Linux VmHWM).
@@ -161,7 +174,7 @@ fn match_all(
                     started.elapsed().as_secs_f64()
                 );
             }
-            let mut short = index.shortlist(qf, k);
+            let mut short = index.shortlist(qf, k, SHORTLIST_PDQ_DISTANCE, SHORTLIST_KEYPOINT_REFERENCES);
             if oracle {
                 let truth = q.reference.as_deref();
                 if let Some(i) = refs.iter().position(|(r, _)| Some(r.id.as_str()) == truth) {
@@ -194,6 +207,51 @@ fn match_all(
             (lines, serde_json::to_string(&g).unwrap_or_default())
         })
         .collect()
+}
+
+/// Per family: how often the true reference is in the embedding part of the shortlist,
+/// in the keypoint-vote part, and in the whole, and how many references each proposes.
+fn shortlist_stats(
+    index: &shortlist::Index,
+    refs: &[(&Item, &Fingerprint)],
+    queries: &[(&Item, &Fingerprint)],
+    k: usize,
+) {
+    type Row = (String, [bool; 3], [usize; 3]);
+    let rows: Vec<Row> = queries
+        .par_iter()
+        .map(|(q, qf)| {
+            let truth = refs
+                .iter()
+                .position(|(r, _)| Some(r.id.as_str()) == q.reference.as_deref());
+            let parts = [
+                index.per_vector(qf, k),
+                index.by_votes(qf, SHORTLIST_KEYPOINT_REFERENCES),
+                index.shortlist(qf, k, SHORTLIST_PDQ_DISTANCE, SHORTLIST_KEYPOINT_REFERENCES),
+            ];
+            let has = |s: &[usize]| truth.is_some_and(|t| s.contains(&t));
+            (
+                q.family.clone().unwrap_or_else(|| "distractor".into()),
+                [has(&parts[0]), has(&parts[1]), has(&parts[2])],
+                [parts[0].len(), parts[1].len(), parts[2].len()],
+            )
+        })
+        .collect();
+    let mut fams: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    fams.sort();
+    fams.dedup();
+    println!("family\tqueries\tin embedding part\tin keypoint votes\tin shortlist\tmean sizes (embedding, votes, all)");
+    for f in fams {
+        let rs: Vec<&Row> = rows.iter().filter(|r| r.0 == f).collect();
+        let n = rs.len() as f64;
+        let rec: Vec<String> = (0..3)
+            .map(|j| format!("{:.3}", rs.iter().filter(|r| r.1[j]).count() as f64 / n))
+            .collect();
+        let size: Vec<String> = (0..3)
+            .map(|j| format!("{:.1}", rs.iter().map(|r| r.2[j]).sum::<usize>() as f64 / n))
+            .collect();
+        println!("{f}\t{}\t{}\t{}", rs.len(), rec.join("\t"), size.join(" "));
+    }
 }
 
 fn write_rows(out: &Path, suffix: &str, rows: &[(Vec<String>, String)]) -> Result<()> {
@@ -301,21 +359,25 @@ fn main() -> Result<()> {
 
     eprintln!("fingerprinting {} references", manifest.refs.len());
     let t = Instant::now();
-    let (ref_fps, ref_computed) = fingerprint_all(&fp, cache.as_ref(), &manifest.refs);
+    let (ref_fps, ref_computed, ref_busy) = fingerprint_all(&fp, cache.as_ref(), &manifest.refs);
     let ref_secs = t.elapsed().as_secs_f64();
     eprintln!("fingerprinting {} queries", manifest.queries.len());
     let t = Instant::now();
-    let (query_fps, query_computed) = fingerprint_all(&fp, cache.as_ref(), &manifest.queries);
+    let (query_fps, query_computed, query_busy) = fingerprint_all(&fp, cache.as_ref(), &manifest.queries);
     let query_secs = t.elapsed().as_secs_f64();
-    // The rate counts only images fingerprinted in this run; with a warm cache there
-    // are none and the rate of the run that filled it stands.
+    // The rate counts only images fingerprinted in this run; with a (nearly) warm cache
+    // there are too few and the rate of the run that filled it stands.
     let computed = ref_computed + query_computed;
     let earlier_rate = || -> Option<f64> {
         let run: serde_json::Value = serde_json::from_slice(&std::fs::read(args.out.join("run.json")).ok()?).ok()?;
         run["full_fingerprint_images_per_s"].as_f64()
     };
-    let (full_rate, rate_source) = if computed > 0 {
-        (Some(computed as f64 / (ref_secs + query_secs)), "this run")
+    // Per image computed, with all threads at work (reading cached ones is not counted).
+    let (full_rate, rate_source) = if computed >= MIN_IMAGES_FOR_A_RATE {
+        (
+            Some(computed as f64 * threads as f64 / (ref_busy + query_busy).max(1e-9)),
+            "this run",
+        )
     } else {
         (earlier_rate(), "an earlier run that filled the fingerprint cache")
     };
@@ -340,6 +402,10 @@ fn main() -> Result<()> {
         .filter_map(|(q, r)| r.as_ref().ok().map(|f| (q, f)))
         .collect();
 
+    if args.shortlist_stats {
+        shortlist_stats(&index, &refs, &queries, args.shortlist);
+        return Ok(());
+    }
     eprintln!("matching {} queries against {} references", queries.len(), refs.len());
     let t = Instant::now();
     let rows = match_all(&index, &refs, &queries, args.shortlist, args.oracle);

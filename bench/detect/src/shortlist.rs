@@ -2,12 +2,14 @@
 //! measures the signals and the score, not the index).
 
 use xiezhi_match::xiezhi_fingerprint::{hamming, Fingerprint, PdqHash};
+use xiezhi_match::{KeypointIndex, KeypointIndexBuilder, VoteParams};
 
 pub struct Index<'a> {
     refs: Vec<&'a Fingerprint>,
     /// Every reference vector (whole image and windows) with its reference.
     vectors: Vec<(usize, &'a [f32])>,
     pdq: Vec<Vec<PdqHash>>,
+    keypoints: KeypointIndex,
 }
 
 /// Dot product summed in 16 lanes, so the compiler vectorises it (a sequential f32
@@ -32,7 +34,9 @@ impl<'a> Index<'a> {
     pub fn new(refs: Vec<&'a Fingerprint>) -> Self {
         let mut vectors = Vec::new();
         let mut pdq = Vec::new();
+        let mut keypoints = KeypointIndexBuilder::new(refs.len());
         for (i, r) in refs.iter().enumerate() {
+            keypoints.add(i as u32, r);
             vectors.push((i, r.embedding.as_slice()));
             for w in &r.regions {
                 vectors.push((i, w.embedding.as_slice()));
@@ -44,7 +48,59 @@ impl<'a> Index<'a> {
                     .collect(),
             );
         }
-        Index { refs, vectors, pdq }
+        Index {
+            refs,
+            vectors,
+            pdq,
+            keypoints: keypoints.build(),
+        }
+    }
+
+    /// References by keypoint votes (see `xiezhi_match::keypoint_index`).
+    pub fn by_votes(&self, q: &Fingerprint, k: usize) -> Vec<usize> {
+        self.by_votes_with(q, k, &VoteParams::default())
+    }
+
+    pub fn by_votes_with(&self, q: &Fingerprint, k: usize, p: &VoteParams) -> Vec<usize> {
+        self.keypoints
+            .shortlist_with(q, k, p)
+            .into_iter()
+            .map(|(i, _)| i as usize)
+            .collect()
+    }
+
+    /// As the engine's index: the `k` nearest distinct references of each query
+    /// vector (whole image and every window), together.
+    pub fn per_vector(&self, q: &Fingerprint, k: usize) -> Vec<usize> {
+        let queries: Vec<&[f32]> = std::iter::once(q.embedding.as_slice())
+            .chain(q.regions.iter().map(|w| w.embedding.as_slice()))
+            .collect();
+        let n = self.refs.len();
+        // best[v * n + r]: best cosine of query vector v with any vector of reference r.
+        // Reference vectors outermost, so each is read from memory once per query (the
+        // query's dozen vectors stay in cache), not once per query vector.
+        let mut best = vec![-1.0f32; queries.len() * n];
+        for &(i, v) in &self.vectors {
+            for (qi, e) in queries.iter().enumerate() {
+                let c = dot(e, v);
+                let b = &mut best[qi * n + i];
+                if c > *b {
+                    *b = c;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let k = k.min(n);
+        for row in best.chunks_exact(n.max(1)) {
+            let mut order: Vec<usize> = (0..n).collect();
+            if k > 0 && k < n {
+                order.select_nth_unstable_by(k - 1, |a, b| row[*b].total_cmp(&row[*a]));
+            }
+            out.extend_from_slice(&order[..k]);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Best reference by global-embedding cosine alone.
@@ -59,44 +115,24 @@ impl<'a> Index<'a> {
         best
     }
 
-    /// Up to `k` references by best embedding cosine between any query vector and any
-    /// reference vector (whole images and windows: crops, pastes and shared parts), plus
-    /// the nearest by PDQ.
-    pub fn shortlist(&self, q: &Fingerprint, k: usize) -> Vec<usize> {
-        let mut best = vec![-1.0f32; self.refs.len()];
-        for &(i, v) in &self.vectors {
-            let c = dot(&q.embedding, v);
-            if c > best[i] {
-                best[i] = c;
-            }
-        }
-        // Query windows against every reference vector (whole image and windows), as the
-        // engine's index queries do: a paste meets the reference's whole image, a shared
-        // part meets one of its windows.
-        for w in &q.regions {
-            for &(i, v) in &self.vectors {
-                let c = dot(&w.embedding, v);
-                if c > best[i] {
-                    best[i] = c;
-                }
-            }
-        }
-        let mut order: Vec<usize> = (0..self.refs.len()).collect();
-        order.sort_by(|a, b| best[*b].total_cmp(&best[*a]));
-        order.truncate(k);
+    /// The references compared in full with `q`, chosen as the engine's
+    /// `Shortlister::candidates` does: the `k` nearest distinct references of each query
+    /// vector (whole image and every window: a paste meets the reference's whole image,
+    /// a shared part one of its windows), every reference within PDQ distance
+    /// `pdq_distance` of it, and the `votes` references with the most keypoint votes.
+    /// Exact search here, where the engine's index is approximate.
+    pub fn shortlist(&self, q: &Fingerprint, k: usize, pdq_distance: u32, votes: usize) -> Vec<usize> {
+        let mut out = self.per_vector(q, k);
         if let Ok(qh) = PdqHash::from_hex(&q.pdq) {
-            let nearest = self
-                .pdq
-                .iter()
-                .enumerate()
-                .map(|(i, hs)| (i, hs.iter().map(|h| hamming(h, &qh)).min().unwrap_or(256)))
-                .min_by_key(|(_, d)| *d);
-            if let Some((i, _)) = nearest {
-                if !order.contains(&i) {
-                    order.push(i);
+            for (i, hs) in self.pdq.iter().enumerate() {
+                if hs.iter().any(|h| hamming(h, &qh) <= pdq_distance) {
+                    out.push(i);
                 }
             }
         }
-        order
+        out.extend(self.by_votes(q, votes));
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }

@@ -3,6 +3,7 @@
 
 mod calibration;
 pub mod index;
+pub mod keypoint_index;
 mod local;
 
 use serde::{Deserialize, Serialize};
@@ -10,11 +11,21 @@ use xiezhi_fingerprint::{hamming, Fingerprint, PdqHash, DIHEDRAL_NAMES};
 
 pub use calibration::{calibration, Calibration, ERROR_RATES};
 pub use index::{IndexEntry, IndexError, ReferenceIndex};
+pub use keypoint_index::{KeypointIndex, KeypointIndexBuilder, VoteParams};
 pub use local::{verify, LocalMatch, MIN_INLIERS_FOR_GEOMETRY};
 pub use xiezhi_fingerprint;
 
 /// PDQ's published same-picture threshold (Hamming distance, bits of 256).
 pub const PDQ_MATCH_THRESHOLD: u32 = 31;
+/// Which references a candidate is compared with in full (the engine's shortlist; the
+/// benchmark harness uses the same numbers): the nearest distinct references of each
+/// query embedding (whole image and each window)…
+pub const SHORTLIST_NEIGHBOURS_PER_VECTOR: usize = 16;
+/// …every reference within this PDQ distance (twice Meta's threshold)…
+pub const SHORTLIST_PDQ_DISTANCE: u32 = 2 * PDQ_MATCH_THRESHOLD;
+/// …and the references with the most keypoint votes ([`KeypointIndex`]).
+pub const SHORTLIST_KEYPOINT_REFERENCES: usize = 8;
+
 /// Below this PDQ quality (0..100) the reference implementation advises
 /// against trusting the hash (flat or nearly blank images all hash alike).
 pub const PDQ_MIN_QUALITY: u32 = 50;
@@ -45,7 +56,7 @@ Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic reg
   f7 local_coverage when local_inliers > 5, else 0,
   f8 local_spread = sqrt(share of R's area spanned by the bounding box of the inliers' positions in R) when local_inliers > 5, else 0 (a copy's inliers cover the part of R it shows; chance consensus sets cluster in a few % of it).
 The weights and bias are in models/calibration.json (built into the program). They were fitted with scikit-learn (L2, C = 10) on the training half of Xiezhi's copy-detection benchmark (bench/detect: real images from Debian packages, 12 kinds of edited copies, unrelated images; references split in halves by a hash of their bytes): positives are each edited copy paired with its own reference, negatives every pair the shortlist proposed for an unrelated image. Pairs of an edited copy with another reference are left out of the fit because references of the benchmark can share content with each other (variants of one portrait, cards of one deck), so such a pair is not a clean negative. The score is thus an estimate of the probability that the candidate is a copy of the reference at the benchmark's mix of copies and unrelated images; the precision and recall measured at the thresholds the product uses (0.5, 0.9, 0.99), on the held-out half only, overall and per kind of edit, are in models/METHOD-error-rates.md.
-Ranking: each candidate is compared with the references the index shortlists; matches are ranked by this score.";
+Ranking: each candidate is compared in full with the references shortlisted for it: the 16 nearest distinct references of each of its embeddings (whole image and windows) in the reference index, every reference within PDQ distance 62, and the 8 references with the most keypoint votes (each of C's descriptors votes for the reference holding its nearest descriptor within 48 bits, when no other reference holds one within 0.85 of that distance; 3 votes at least), so that a small sprite pasted into a large scene, which no window resembles as a whole, is still compared; matches are ranked by this score.";
 
 /// Raw comparison signals between a reference and a candidate fingerprint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

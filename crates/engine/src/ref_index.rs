@@ -1,7 +1,10 @@
 //! Which references a candidate is compared with in full: the shortlist of the
 //! reference index (nearest embeddings of the whole image and of its windows),
 //! plus every reference with the same bytes, the same pixels or a near PDQ hash
-//! (cheap exact checks, so an identical file is never missed by an approximate search).
+//! (cheap exact checks, so an identical file is never missed by an approximate search),
+//! plus the references sharing the most keypoint descriptors with it (a small sprite
+//! pasted into a big scene, or a tight crop of flat art, looks like no reference as a
+//! whole, but its corners still match the reference's one by one).
 //!
 //! The references are streamed, never all held at once: [`prepare`] fingerprints
 //! (or reads) them one at a time, keeps a compact table for the exact checks and
@@ -14,7 +17,10 @@ use std::sync::Arc;
 
 use xiezhi_fingerprint::{Fingerprint, Fingerprinter};
 use xiezhi_match::index::{KeyHasher, PendingReference};
-use xiezhi_match::{ReferenceIndex, PDQ_MATCH_THRESHOLD};
+use xiezhi_match::{
+    KeypointIndex, KeypointIndexBuilder, ReferenceIndex, SHORTLIST_KEYPOINT_REFERENCES,
+    SHORTLIST_NEIGHBOURS_PER_VECTOR, SHORTLIST_PDQ_DISTANCE,
+};
 use xiezhi_store::Case;
 
 use crate::reference_cache::{FingerprintCache, ReferenceTable};
@@ -22,15 +28,14 @@ use crate::scan::{fingerprint_blob, ScanReport};
 use crate::{EngineError, Progress, Result};
 
 /// Nearest distinct references taken per query embedding (whole image + each window).
-pub const NEIGHBOURS_PER_QUERY: usize = 16;
-/// PDQ distance within which a reference is always compared (twice Meta's threshold).
-const PDQ_SHORTLIST_DISTANCE: u32 = 2 * PDQ_MATCH_THRESHOLD;
+pub const NEIGHBOURS_PER_QUERY: usize = SHORTLIST_NEIGHBOURS_PER_VECTOR;
 /// References whose codes are inserted into the index together (~4 KB of codes each).
 const INSERT_BATCH: usize = 2048;
 
 pub(crate) struct Shortlister {
     index: ReferenceIndex,
     table: ReferenceTable,
+    keypoints: KeypointIndex,
     cache: FingerprintCache,
 }
 
@@ -85,6 +90,9 @@ pub(crate) fn prepare(
 
     let refs = case.references()?;
     report.references = refs.len();
+    // Built afresh each scan from the fingerprints streamed here (like `table`): it is
+    // cheap next to reading them, and needs no file of its own to keep in step.
+    let mut keypoints = KeypointIndexBuilder::new(refs.len());
     progress.phase("fingerprinting references", Some(refs.len() as u64));
     for r in refs {
         if progress.cancelled() {
@@ -101,6 +109,7 @@ pub(crate) fn prepare(
                 continue;
             }
         };
+        keypoints.add(table.len() as u32, &f);
         table.push(r.id, &f);
         key.update(r.id, &f);
         // Fingerprints of another model are not indexed (as `ReferenceIndex::add`).
@@ -139,6 +148,7 @@ pub(crate) fn prepare(
     Ok(Some(Shortlister {
         index,
         table,
+        keypoints: keypoints.build(),
         cache: FingerprintCache::new(&model_id, cache_bytes),
     }))
 }
@@ -161,7 +171,13 @@ impl Shortlister {
             .shortlist(cand, NEIGHBOURS_PER_QUERY)
             .into_iter()
             .filter_map(|id| self.position(id))
-            .chain(self.table.exact_and_near(cand, PDQ_SHORTLIST_DISTANCE))
+            .chain(self.table.exact_and_near(cand, SHORTLIST_PDQ_DISTANCE))
+            .chain(
+                self.keypoints
+                    .shortlist(cand, SHORTLIST_KEYPOINT_REFERENCES)
+                    .into_iter()
+                    .map(|(pos, _)| pos as usize),
+            )
             .collect();
         out.sort_unstable();
         out.dedup();
