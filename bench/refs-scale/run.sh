@@ -28,7 +28,9 @@ if [ ! -e "$DATA/root/.done-wesnoth-1.16-data" ]; then
   touch "$DATA/root/.done-wesnoth-1.16-data"
 fi
 WESNOTH="$DATA/root/usr/share/games/wesnoth/1.16/data/core/images"
-SEEDS="$DATA/refs-scale/seeds-$NSEEDS.bin"
+# Seeds are stored fingerprints: keyed by their format version, so a format change makes new ones.
+FORMAT="$(sed -n 's/^pub const STORED_FORMAT_VERSION: u16 = \([0-9]*\);/\1/p' crates/2-fingerprint/src/stored.rs)"
+SEEDS="$DATA/refs-scale/seeds-$NSEEDS-v$FORMAT.bin"
 mkdir -p "$DATA/refs-scale"
 if [ ! -s "$SEEDS" ]; then
   "$BIN" seed --out "$SEEDS" --limit "$NSEEDS" crates/demo/assets "$WESNOTH/portraits" "$WESNOTH/units"
