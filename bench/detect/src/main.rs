@@ -224,11 +224,15 @@ fn shortlist_stats(
             let truth = refs
                 .iter()
                 .position(|(r, _)| Some(r.id.as_str()) == q.reference.as_deref());
-            let parts = [
-                index.per_vector(qf, k),
-                index.by_votes(qf, SHORTLIST_KEYPOINT_REFERENCES),
-                index.shortlist(qf, k, SHORTLIST_PDQ_DISTANCE, SHORTLIST_KEYPOINT_REFERENCES),
-            ];
+            let embedding = index.per_vector(qf, k);
+            let votes = index.by_votes(qf, SHORTLIST_KEYPOINT_REFERENCES);
+            // The whole shortlist as `Index::shortlist` composes it, from the same parts.
+            let whole = shortlist::union(&[
+                embedding.clone(),
+                index.pdq_near(qf, SHORTLIST_PDQ_DISTANCE),
+                votes.clone(),
+            ]);
+            let parts = [embedding, votes, whole];
             let has = |s: &[usize]| truth.is_some_and(|t| s.contains(&t));
             (
                 q.family.clone().unwrap_or_else(|| "distractor".into()),

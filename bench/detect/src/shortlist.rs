@@ -2,7 +2,7 @@
 //! measures the signals and the score, not the index).
 
 use xiezhi_match::xiezhi_fingerprint::{hamming, Fingerprint, PdqHash};
-use xiezhi_match::{KeypointIndex, KeypointIndexBuilder, VoteParams};
+use xiezhi_match::{KeypointIndex, KeypointIndexBuilder};
 
 pub struct Index<'a> {
     refs: Vec<&'a Fingerprint>,
@@ -58,12 +58,8 @@ impl<'a> Index<'a> {
 
     /// References by keypoint votes (see `xiezhi_match::keypoint_index`).
     pub fn by_votes(&self, q: &Fingerprint, k: usize) -> Vec<usize> {
-        self.by_votes_with(q, k, &VoteParams::default())
-    }
-
-    pub fn by_votes_with(&self, q: &Fingerprint, k: usize, p: &VoteParams) -> Vec<usize> {
         self.keypoints
-            .shortlist_with(q, k, p)
+            .shortlist(q, k)
             .into_iter()
             .map(|(i, _)| i as usize)
             .collect()
@@ -122,17 +118,28 @@ impl<'a> Index<'a> {
     /// `pdq_distance` of it, and the `votes` references with the most keypoint votes.
     /// Exact search here, where the engine's index is approximate.
     pub fn shortlist(&self, q: &Fingerprint, k: usize, pdq_distance: u32, votes: usize) -> Vec<usize> {
-        let mut out = self.per_vector(q, k);
-        if let Ok(qh) = PdqHash::from_hex(&q.pdq) {
-            for (i, hs) in self.pdq.iter().enumerate() {
-                if hs.iter().any(|h| hamming(h, &qh) <= pdq_distance) {
-                    out.push(i);
-                }
-            }
-        }
-        out.extend(self.by_votes(q, votes));
-        out.sort_unstable();
-        out.dedup();
-        out
+        union(&[
+            self.per_vector(q, k),
+            self.pdq_near(q, pdq_distance),
+            self.by_votes(q, votes),
+        ])
     }
+
+    /// Every reference with a PDQ variant within `pdq_distance` of `q`'s hash.
+    pub fn pdq_near(&self, q: &Fingerprint, pdq_distance: u32) -> Vec<usize> {
+        let Ok(qh) = PdqHash::from_hex(&q.pdq) else {
+            return Vec::new();
+        };
+        (0..self.pdq.len())
+            .filter(|&i| self.pdq[i].iter().any(|h| hamming(h, &qh) <= pdq_distance))
+            .collect()
+    }
+}
+
+/// The references of all `parts`, each once, ascending.
+pub fn union(parts: &[Vec<usize>]) -> Vec<usize> {
+    let mut out: Vec<usize> = parts.iter().flatten().copied().collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }

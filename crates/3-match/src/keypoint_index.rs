@@ -5,9 +5,9 @@
 //! like it as a whole. A small sprite pasted into a large scene, or a tight crop of
 //! a flat drawing, often does not: every window is mostly something else. Its
 //! keypoints still match the reference's one by one, so each candidate descriptor
-//! votes for the references holding a near descriptor, and the references with the
-//! most votes are compared in full (where RANSAC decides whether the votes agree on
-//! a geometry).
+//! votes for the one reference holding a clearly nearest descriptor, and the
+//! references with the most votes are compared in full (where RANSAC decides whether
+//! the votes agree on a geometry).
 //!
 //! Lookup is multi-index hashing: the 256-bit descriptor is cut into 16 chunks of 16
 //! bits, and a reference descriptor is a candidate for the distance test when one
@@ -28,7 +28,9 @@ const MAX_OWNERS_PER_DESCRIPTOR: usize = 256;
 /// about half of the near descriptors and the ratio test drops more; the verifier
 /// then needs 6 inliers to fit a geometry at all.
 pub const MIN_VOTES: u32 = 3;
-/// Lowe's ratio test across references (see [`VoteParams::ratio`]).
+/// Lowe's ratio test across references: a descriptor votes for the reference holding
+/// its nearest descriptor only when that is nearer than `RATIO` times the nearest of
+/// any other reference.
 pub const RATIO: f32 = 0.85;
 /// Descriptors kept in the index over all references (16 chunk tables of 4 bytes plus
 /// 32 bytes of descriptor and 4 of owner each: ~100 bytes, so ~200 MB at most).
@@ -36,28 +38,6 @@ const MAX_INDEXED_DESCRIPTORS: usize = 2_000_000;
 /// Per reference, whatever the budget allows, between these bounds.
 const MIN_PER_REFERENCE: usize = 32;
 const MAX_PER_REFERENCE: usize = 500;
-
-/// Voting thresholds ([`VOTE_DISTANCE`], crowding, [`MIN_VOTES`]).
-#[derive(Debug, Clone)]
-pub struct VoteParams {
-    pub distance: u32,
-    pub max_owners: usize,
-    pub min_votes: u32,
-    /// A descriptor votes only for the reference holding its nearest descriptor, when
-    /// that is nearer than `ratio` times the nearest of any other reference.
-    pub ratio: f32,
-}
-
-impl Default for VoteParams {
-    fn default() -> Self {
-        VoteParams {
-            distance: VOTE_DISTANCE,
-            max_owners: MAX_OWNERS_PER_DESCRIPTOR,
-            min_votes: MIN_VOTES,
-            ratio: RATIO,
-        }
-    }
-}
 
 /// Keypoint descriptors of many references, searchable by near descriptor.
 #[derive(Default)]
@@ -93,6 +73,8 @@ fn chunk(w: &[u64; 4], c: usize) -> usize {
     ((w[c / 4] >> ((c % 4) * 16)) & 0xffff) as usize
 }
 
+/// `xiezhi_fingerprint::descriptor_distance` on the stored 64-bit words: four popcounts
+/// instead of 32, on the path every candidate descriptor takes through the index.
 fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
@@ -178,18 +160,13 @@ impl KeypointIndex {
     /// unrelated image gets 0.3 references on average; a crowding limit of 8 or 32
     /// instead of 256 owners, or no ratio test, found far fewer (0.28–0.47 of pastes).
     pub fn shortlist(&self, candidate: &Fingerprint, k: usize) -> Vec<(u32, u32)> {
-        self.shortlist_with(candidate, k, &VoteParams::default())
-    }
-
-    /// [`KeypointIndex::shortlist`] with other thresholds (benchmark diagnosis).
-    pub fn shortlist_with(&self, candidate: &Fingerprint, k: usize, p: &VoteParams) -> Vec<(u32, u32)> {
         if self.is_empty() || k == 0 {
             return Vec::new();
         }
         let n = self.descriptors.len();
         let mut votes: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
         // (owner, nearest distance) of the references near this descriptor.
-        let mut near: Vec<(u32, u32)> = Vec::with_capacity(p.max_owners + 1);
+        let mut near: Vec<(u32, u32)> = Vec::with_capacity(MAX_OWNERS_PER_DESCRIPTOR + 1);
         for kp in &candidate.local.keypoints {
             let q = words(&kp.descriptor);
             near.clear();
@@ -204,7 +181,7 @@ impl KeypointIndex {
                 for &i in &self.ids[c * n + lo..c * n + hi] {
                     let i = i as usize;
                     let d = distance(&q, &self.descriptors[i]);
-                    if d > p.distance {
+                    if d > VOTE_DISTANCE {
                         continue;
                     }
                     let owner = self.owners[i];
@@ -212,7 +189,7 @@ impl KeypointIndex {
                         Some(e) => e.1 = e.1.min(d),
                         None => {
                             near.push((owner, d));
-                            if near.len() > p.max_owners {
+                            if near.len() > MAX_OWNERS_PER_DESCRIPTOR {
                                 crowded = true;
                                 break 'chunks;
                             }
@@ -224,12 +201,12 @@ impl KeypointIndex {
                 continue;
             }
             near.sort_unstable_by_key(|&(o, d)| (d, o));
-            let second = near.get(1).map_or(p.distance + 1, |e| e.1);
-            if (near[0].1 as f32) < p.ratio * second as f32 {
+            let second = near.get(1).map_or(VOTE_DISTANCE + 1, |e| e.1);
+            if (near[0].1 as f32) < RATIO * second as f32 {
                 *votes.entry(near[0].0).or_insert(0) += 1;
             }
         }
-        let mut out: Vec<(u32, u32)> = votes.into_iter().filter(|&(_, v)| v >= p.min_votes).collect();
+        let mut out: Vec<(u32, u32)> = votes.into_iter().filter(|&(_, v)| v >= MIN_VOTES).collect();
         out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         out.truncate(k);
         out

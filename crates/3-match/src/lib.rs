@@ -11,7 +11,7 @@ use xiezhi_fingerprint::{hamming, Fingerprint, PdqHash, DIHEDRAL_NAMES};
 
 pub use calibration::{calibration, Calibration, ERROR_RATES};
 pub use index::{IndexEntry, IndexError, ReferenceIndex};
-pub use keypoint_index::{KeypointIndex, KeypointIndexBuilder, VoteParams};
+pub use keypoint_index::{KeypointIndex, KeypointIndexBuilder};
 pub use local::{verify, LocalMatch, MIN_INLIERS_FOR_GEOMETRY};
 pub use xiezhi_fingerprint;
 
