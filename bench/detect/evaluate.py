@@ -222,8 +222,13 @@ def main():
                  "its pairs are not the benchmark's; rerun detect-bench without --oracle")
     names = [
         "pdq_similarity", "pdq_same_picture", "embedding_cosine", "region_cosine",
-        "local_verified", "local_inlier_log", "local_coverage", "local_spread",
+        "local_verified", "local_inlier_log", "local_coverage", "local_spread", "pixel_agreement",
     ]
+    # The harness writes xiezhi_match::features(); a harness of another version would
+    # silently shift every weight.
+    if pairs and len(pairs[0]["features"]) != len(names):
+        sys.exit(f"pairs.jsonl has {len(pairs[0]['features'])} features per pair, this script names "
+                 f"{len(names)}: rerun the harness built from this checkout")
     cal_path = os.path.join(args.repo, "models", "calibration.json")
     if args.no_fit:
         with open(cal_path) as f:

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyFilter, boxPercent, editType, formatBytes, formatTime, moveSelection, parseSnippet, reselect,
   scoreWidth, shortcut, siteOf, sitesOf, sortFindings, DEFAULT_FILTER, targetActions, crawlOutcome, tlsLine,
+  explainSignals,
 } from './logic';
 import type { MatchRecord, Signals } from './types';
 
@@ -166,5 +167,20 @@ describe('TLS line', () => {
     expect(tlsLine('http://127.0.0.1/a.png')).toMatch(/^not HTTPS/);
     expect(tlsLine('https://shop.example/a.png')).toMatch(/^HTTPS/);
     expect(tlsLine(null)).toBe('—');
+  });
+});
+
+describe('signal rows', () => {
+  it('show the pixel check only when it was made, in words', () => {
+    expect(explainSignals(base).map((r) => r.name)).not.toContain('Pixel check');
+    expect(explainSignals({ ...base, pixel_correlation: null }).map((r) => r.name)).not.toContain('Pixel check');
+    const same = explainSignals({ ...base, local_inliers: 30, pixel_correlation: 0.981, pixel_compared: 1418 });
+    expect(same.at(-1)).toEqual({
+      name: 'Pixel check',
+      value: 'correlation 0.98',
+      meaning: 'the reference placed where the keypoints put it, grey levels compared over 1418 thumbnail pixels: the same pixels',
+    });
+    const other = explainSignals({ ...base, local_inliers: 14, pixel_correlation: 0.35, pixel_compared: 500 });
+    expect(other.at(-1)?.meaning).toMatch(/not the same pixels$/);
   });
 });

@@ -186,6 +186,16 @@ export function explainSignals(s: Signals): { name: string; value: string; meani
           : 'no geometric confirmation',
     });
   }
+  if (s.pixel_correlation !== undefined && s.pixel_correlation !== null) {
+    const c = s.pixel_correlation;
+    rows.push({
+      name: 'Pixel check',
+      value: `correlation ${c.toFixed(2)}`,
+      meaning: `the reference placed where the keypoints put it, grey levels compared over ${s.pixel_compared ?? 0} thumbnail pixels: ${
+        c >= 0.95 ? 'the same pixels' : c > 0.6 ? 'partly the same pixels (recoloured, re-drawn or a loose fit)' : 'not the same pixels'
+      }`,
+    });
+  }
   return rows;
 }
 

@@ -25,6 +25,7 @@ export interface Signals {
   same_model?: boolean; embedding_cosine: number; region_cosine: number; region_kind: string;
   region_box: [number, number, number, number] | null; local_matches?: number; local_inliers?: number;
   local_box?: [number, number, number, number] | null; local_coverage?: number; local_mirrored?: boolean;
+  pixel_correlation?: number | null; pixel_compared?: number;
 }
 export interface MatchRecord {
   id: number; score: number; signals: Signals; explanation: string; updated_at: string;

@@ -372,6 +372,7 @@ fn synthetic_fingerprint(r: u64, seeds: &Seeds) -> Fingerprint {
         animation_frames: 0,
         animation_truncated: false,
         frames: Vec::new(),
+        thumbnail: None,
     }
 }
 

@@ -5,42 +5,57 @@
 //! fingerprint holds: the stored format version (bumped with the windows or the
 //! keypoint extractor), the keypoint extractor id and the weights' SHA-256. Entries
 //! of another key are simply never read, so a stale cache cannot leak into a run.
+//! The one exception is a format-4 entry of a still image: format 5 only added the
+//! thumbnail, which is computed from the bytes (a decode, no model) and the entry
+//! re-stored — exactly the fresh fingerprint, as `tests/stored.rs` checks.
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use xiezhi_match::xiezhi_fingerprint::{
-    decode_stored, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint, LOCAL_FEATURES_ID,
-    STORED_FORMAT_VERSION,
+    decode_stored, decode_stored_v4_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
+    LOCAL_FEATURES_ID, STORED_FORMAT_VERSION,
 };
 
 pub struct FpCache {
     dir: PathBuf,
+    /// The same key at format 4, when it exists (see the module doc).
+    format_4_dir: Option<PathBuf>,
 }
 
 impl FpCache {
     /// The cache folder for this build's fingerprints under `root`.
     pub fn open(root: &Path, fp: &Fingerprinter) -> std::io::Result<Self> {
-        let key = format!(
-            "v{STORED_FORMAT_VERSION}-{LOCAL_FEATURES_ID}-{}",
-            &fp.embedder().weights_sha256()[..16.min(fp.embedder().weights_sha256().len())]
-        );
-        let dir = root.join(key);
+        let weights = &fp.embedder().weights_sha256()[..16.min(fp.embedder().weights_sha256().len())];
+        let dir = root.join(format!("v{STORED_FORMAT_VERSION}-{LOCAL_FEATURES_ID}-{weights}"));
         std::fs::create_dir_all(&dir)?;
-        Ok(FpCache { dir })
+        let format_4_dir = (STORED_FORMAT_VERSION == 5)
+            .then(|| root.join(format!("v4-{LOCAL_FEATURES_ID}-{weights}")))
+            .filter(|d| d.is_dir());
+        Ok(FpCache { dir, format_4_dir })
+    }
+
+    fn name(bytes: &[u8]) -> String {
+        format!("{}.xzfp", hex::encode(Sha256::digest(bytes)))
     }
 
     fn path(&self, bytes: &[u8]) -> PathBuf {
-        self.dir.join(format!("{}.xzfp", hex::encode(Sha256::digest(bytes))))
+        self.dir.join(Self::name(bytes))
     }
 
-    /// The cached fingerprint of these bytes, if a readable one of this key exists.
-    pub fn get(&self, bytes: &[u8]) -> Option<Fingerprint> {
-        let blob = std::fs::read(self.path(bytes)).ok()?;
-        match decode_stored(&blob).ok()? {
-            StoredFingerprint::Current(f) => Some(f),
-            StoredFingerprint::Legacy(_) => None,
+    /// The cached fingerprint of these bytes, if a readable one of this key exists
+    /// (or a format-4 one of a still image, brought up to date and stored).
+    pub fn get(&self, fp: &Fingerprinter, bytes: &[u8]) -> Option<Fingerprint> {
+        if let Ok(blob) = std::fs::read(self.path(bytes)) {
+            if let Ok(StoredFingerprint::Current(f)) = decode_stored(&blob) {
+                return Some(f);
+            }
         }
+        let old = std::fs::read(self.format_4_dir.as_ref()?.join(Self::name(bytes))).ok()?;
+        let mut f = decode_stored_v4_still(&old)?;
+        f.thumbnail = Some(fp.thumbnail_of(bytes).ok()?);
+        self.put(bytes, &f);
+        Some(f)
     }
 
     /// Stores a fingerprint (write to a temporary name, then rename: a killed run

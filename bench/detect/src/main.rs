@@ -118,7 +118,7 @@ fn fingerprint_all(
         .par_iter()
         .map(|it| {
             let bytes = std::fs::read(&it.path).map_err(|e| format!("{}: {e}", it.path.display()))?;
-            if let Some(f) = cache.and_then(|c| c.get(&bytes)) {
+            if let Some(f) = cache.and_then(|c| c.get(fp, &bytes)) {
                 return Ok(f);
             }
             computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -16,6 +16,7 @@ mod regions;
 pub mod sprites;
 mod stored;
 mod svg;
+mod thumbnail;
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -30,8 +31,9 @@ pub use model::{
 };
 pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
 pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
-pub use stored::{decode_stored, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
+pub use stored::{decode_stored, decode_stored_v4_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
 pub use svg::{looks_like_svg, MAX_SVG_SIDE, MIN_SVG_SIDE, SVG_MEDIA_TYPE};
+pub use thumbnail::{thumbnail, Thumbnail, THUMBNAIL_SIDE};
 
 /// An image embedding model. Embeddings are L2-normalised, `dim()` long.
 pub trait Embedder: Send + Sync {
@@ -97,6 +99,10 @@ pub struct Fingerprint {
     /// copy shown only in a later frame is found (at most [`MAX_DISTINCT_FRAMES`] - 1).
     #[serde(default)]
     pub frames: Vec<FrameFingerprint>,
+    /// Grey-level thumbnail for pixel verification in the match stage; `None` in
+    /// fingerprints stored before format 5.
+    #[serde(default)]
+    pub thumbnail: Option<Thumbnail>,
 }
 
 /// One more distinct frame of an animation.
@@ -151,6 +157,15 @@ impl Fingerprinter {
 
     pub fn limits(&self) -> &DecodeLimits {
         &self.limits
+    }
+
+    /// The [`Thumbnail`] of the picture (its first frame), as [`Self::fingerprint`]
+    /// stores it: lets a cache of format-4 fingerprints be brought to format 5
+    /// without recomputing embeddings and keypoints ([`decode_stored_v4_still`]).
+    pub fn thumbnail_of(&self, bytes: &[u8]) -> Result<Thumbnail, FingerprintError> {
+        let decoded = decode_frames(bytes, &self.limits)?;
+        let first = decoded.frames.first().ok_or(FingerprintError::Empty)?;
+        Ok(thumbnail::thumbnail(first))
     }
 
     /// The fast path: decode, PDQ and the global embedding only (no windows, no
@@ -251,6 +266,7 @@ impl Fingerprinter {
             animation_frames: 0,
             animation_truncated: false,
             frames: Vec::new(),
+            thumbnail: Some(thumbnail::thumbnail(image)),
         })
     }
 }

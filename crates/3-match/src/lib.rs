@@ -5,6 +5,7 @@ mod calibration;
 pub mod index;
 pub mod keypoint_index;
 mod local;
+mod pixels;
 
 use serde::{Deserialize, Serialize};
 use xiezhi_fingerprint::{hamming, Fingerprint, PdqHash, DIHEDRAL_NAMES};
@@ -13,6 +14,7 @@ pub use calibration::{calibration, Calibration, ERROR_RATES};
 pub use index::{IndexEntry, IndexError, ReferenceIndex};
 pub use keypoint_index::{KeypointIndex, KeypointIndexBuilder};
 pub use local::{verify, LocalMatch, MIN_INLIERS_FOR_GEOMETRY};
+pub use pixels::{pixel_correlation, PixelCheck};
 pub use xiezhi_fingerprint;
 
 /// PDQ's published same-picture threshold (Hamming distance, bits of 256).
@@ -37,6 +39,12 @@ pub const LOCAL_INLIERS_NONE: u32 = 5;
 pub const LOCAL_INLIERS_FULL: u32 = 12;
 /// Inliers above [`LOCAL_INLIERS_NONE`] at which the `local_inlier_log` feature reaches 1.
 pub const LOCAL_INLIERS_LOG_CAP: u32 = 50;
+/// Pixel correlation at or below which the `pixel_agreement` feature is 0: about the
+/// median of unrelated images that passed geometric verification on the benchmark.
+pub const PIXEL_CORRELATION_NONE: f32 = 0.6;
+/// Pixel correlation from which the `pixel_agreement` feature is 1 (most crops and
+/// pastes of a reference reach it; re-encoding and resampling keep it below 1).
+pub const PIXEL_CORRELATION_FULL: f32 = 0.95;
 
 /// How the score is computed, for the evidence report.
 pub const METHOD: &str = "\
@@ -45,7 +53,8 @@ Signals (reference R, candidate C):
 - pdq_distance: smallest Hamming distance (0..256 bits) between C's PDQ hash and the PDQ hashes of the 8 rotations/mirrorings of R (pdq_transform names the winner). Same-picture threshold published by Meta: 31.
 - embedding_cosine: cosine similarity of the L2-normalised EfficientNet-Lite0 (ImageNet) 1280-d global-average-pool embeddings of the whole images.
 - region_cosine: best cosine over the whole images and fixed windows (9 at 60 % of each side on a 3x3 grid, offsets 0/20/40 %, and each sprite of a sprite sheet; windows less than 15 % opaque or of one colour, luma standard deviation below 4 of 255, are left out because they carry no content): R-window vs whole C (C is a crop of R), whole R vs C-window (R pasted into C), R-window vs C-window (shared part); never below embedding_cosine.
-- local_inliers: ORB-style local features (FAST-9 corners on a 1.2x image pyramid, contrast threshold 20, lowered to 8 on pyramid levels with too few corners such as flat art; 256-bit steered BRIEF descriptors; at most 500 per image, on a working copy whose long side is 320 to 512 px and whose short side is at least 96 px when the long side can grow to 1024 px, so sprite strips have room for patches; images with transparency are padded with transparent grey and keep only keypoints whose patch is at least 50 % opaque, so the outline of a sprite counts, also where it touches the file's border) are matched between R (as is and mirrored) and C (Hamming distance <= 64 bits, Lowe ratio 0.8, one match per C keypoint; local_matches counts them); a similarity transform (rotation, uniform scale, shift) is fitted by RANSAC (500 fixed-seed iterations), and local_inliers counts the matches it maps within 2 % of C's diagonal with consistent keypoint orientation (30 degrees) and size (factor 2). Besides random pairs of matches, every match also proposes the transform given by its own keypoint scale and orientation (refitted on the matches it explains), so a copy whose inliers are a few % of the matches, as when it is pasted into a busy picture, is still found. With 6 or more inliers R's outline is mapped into C: local_box is its bounding box there, local_coverage the share of R's area inside C, local_mirrored whether R had to be mirrored.
+- local_inliers: ORB-style local features (FAST-9 corners on a 1.2x image pyramid, contrast threshold 20, lowered to 8 on pyramid levels with too few corners such as flat art; 256-bit steered BRIEF descriptors; at most 500 per image, on a working copy whose long side is 320 to 512 px and whose short side is at least 96 px when the long side can grow to 1024 px, so sprite strips have room for patches; images with transparency are padded with transparent grey and keep only keypoints whose patch is at least 50 % opaque, so the outline of a sprite counts, also where it touches the file's border) are matched between R (as is and mirrored) and C (Hamming distance <= 64 bits, Lowe ratio 0.8, one match per C keypoint; local_matches counts them); a similarity transform (rotation, uniform scale, shift) is fitted by RANSAC (500 fixed-seed iterations), and local_inliers counts the matches it maps within 2 % of C's diagonal with consistent keypoint orientation (30 degrees) and size (factor 2). Besides random pairs of matches, every match also proposes the transform given by its own keypoint scale and orientation (refitted on the matches it explains), so a copy whose inliers are a few % of the matches, as when it is pasted into a busy picture, is still found. With 6 or more inliers the transform is refitted on the matches within a half, then a quarter of that tolerance (at least 1.5 px), so that near-miss matches of a repetitive texture (a star field) do not turn it, and R's outline is mapped into C: local_box is its bounding box there, local_coverage the share of R's area inside C, local_mirrored whether R had to be mirrored.
+- pixel_correlation: with that transform, R's pixels are placed in C and compared: both fingerprints keep a grey-level thumbnail (luma over neutral grey, long side 160 px, area-averaged, with its opacity); on a grid in R's frame at half the resolution at which the coarser of the two thumbnails shows R, the Pearson correlation of R's grey levels (pixels at least 90 % opaque) with C's (bilinear, opaque pixels), best of 9 sub-pixel shifts (0 or ±0.5 of C's thumbnail pixel); no value below 32 compared pixels or over flat pixels. Keypoints say 'same kind of picture'; sprites of one art style share a dozen keypoints in one geometry without sharing their pixels, a crop or a paste keeps them.
 Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic regression
   score = sigmoid(bias + sum of w_i * f_i), every weight >= 0 so that no signal can lower the score (monotone), over
   f1 pdq_similarity = max(0, 1 - pdq_distance/128) * min(pdq_quality, 50)/50 (damped for low-detail images, whose hashes are unreliable),
@@ -54,7 +63,8 @@ Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic reg
   f5 local_verified = clamp((local_inliers - 5) / 7, 0, 1) (0 up to 5 inliers, the most seen on unrelated test images; 1 from 12),
   f6 local_inlier_log = min(1, ln(1 + max(local_inliers - 5, 0)) / ln(51)) (keeps growing with the evidence up to 55 inliers),
   f7 local_coverage when local_inliers > 5, else 0,
-  f8 local_spread = sqrt(share of R's area spanned by the bounding box of the inliers' positions in R) when local_inliers > 5, else 0 (a copy's inliers cover the part of R it shows; chance consensus sets cluster in a few % of it).
+  f8 local_spread = sqrt(share of R's area spanned by the bounding box of the inliers' positions in R) when local_inliers > 5, else 0 (a copy's inliers cover the part of R it shows; chance consensus sets cluster in a few % of it),
+  f9 pixel_agreement = clamp((pixel_correlation - 0.6) / 0.35, 0, 1) when local_inliers > 5, else 0 (0 up to about the median of unrelated images that passed geometric verification on the benchmark, 1 from 0.95).
 The weights and bias are in models/calibration.json (built into the program). They were fitted with scikit-learn (L2, C = 10) on the training half of Xiezhi's copy-detection benchmark (bench/detect: real images from Debian packages, 12 kinds of edited copies, unrelated images; references split in halves by a hash of their bytes): positives are each edited copy paired with its own reference, negatives every pair the shortlist proposed for an unrelated image. Pairs of an edited copy with another reference are left out of the fit because references of the benchmark can share content with each other (variants of one portrait, cards of one deck), so such a pair is not a clean negative. The score is thus an estimate of the probability that the candidate is a copy of the reference at the benchmark's mix of copies and unrelated images; the precision and recall measured at the thresholds the product uses (0.5, 0.9, 0.99), on the held-out half only, overall and per kind of edit, are in models/METHOD-error-rates.md.
 Ranking: each candidate is compared in full with the references shortlisted for it: the 16 nearest distinct references of each of its embeddings (whole image and windows) in the reference index, every reference within PDQ distance 62, and the 8 references with the most keypoint votes (each of C's descriptors votes for the reference holding its nearest descriptor within 48 bits, when no other reference holds one within 0.85 of that distance; 3 votes at least), so that a small sprite pasted into a large scene, which no window resembles as a whole, is still compared; matches are ranked by this score.";
 
@@ -106,6 +116,14 @@ pub struct Signals {
     /// Share (0..1) of the reference spanned by the inliers (see [`LocalMatch::spread`]).
     #[serde(default)]
     pub local_spread: f32,
+    /// Correlation of the reference's pixels, mapped by `local_transform`, with the
+    /// candidate's ([`pixel_correlation`]); `None` without a transform, without
+    /// thumbnails (fingerprints stored before format 5) or over flat pixels.
+    #[serde(default)]
+    pub pixel_correlation: Option<f32>,
+    /// Thumbnail pixels that correlation was computed over.
+    #[serde(default)]
+    pub pixel_compared: u32,
 }
 
 pub const KIND_WHOLE: &str = "whole image";
@@ -183,6 +201,9 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         }
     }
     let lm = verify(reference, candidate);
+    let pixels = lm
+        .transform
+        .and_then(|t| pixel_correlation(reference, candidate, t, lm.mirrored));
     Signals {
         exact_bytes: reference.sha256 == candidate.sha256,
         exact_pixels: reference.pixel_sha256 == candidate.pixel_sha256,
@@ -201,6 +222,8 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         local_mirrored: lm.mirrored,
         local_transform: lm.transform,
         local_spread: lm.spread,
+        pixel_correlation: pixels.map(|p| p.correlation),
+        pixel_compared: pixels.map_or(0, |p| u32::try_from(p.pixels).unwrap_or(u32::MAX)),
     }
 }
 
@@ -217,8 +240,19 @@ pub fn local_term(s: &Signals) -> f32 {
     (s.local_inliers.saturating_sub(LOCAL_INLIERS_NONE) as f32 / span).clamp(0.0, 1.0)
 }
 
+/// 0 up to [`PIXEL_CORRELATION_NONE`], 1 from [`PIXEL_CORRELATION_FULL`]; 0 without
+/// a verified geometry (the correlation is only computed along one).
+pub fn pixel_term(s: &Signals) -> f32 {
+    match s.pixel_correlation {
+        Some(c) if s.local_inliers > LOCAL_INLIERS_NONE && c.is_finite() => {
+            ((c - PIXEL_CORRELATION_NONE) / (PIXEL_CORRELATION_FULL - PIXEL_CORRELATION_NONE)).clamp(0.0, 1.0)
+        }
+        _ => 0.0,
+    }
+}
+
 /// Names of the calibration features, in the order of [`features`].
-pub const FEATURE_NAMES: [&str; 8] = [
+pub const FEATURE_NAMES: [&str; 9] = [
     "pdq_similarity",
     "pdq_same_picture",
     "embedding_cosine",
@@ -227,12 +261,13 @@ pub const FEATURE_NAMES: [&str; 8] = [
     "local_inlier_log",
     "local_coverage",
     "local_spread",
+    "pixel_agreement",
 ];
 
 /// The raw signals as the numbers the score weighs (see [`FEATURE_NAMES`] and
 /// [`METHOD`]): each is 0 without evidence and grows with it, so non-negative
 /// weights make the score monotone in every signal.
-pub fn features(s: &Signals) -> [f32; 8] {
+pub fn features(s: &Signals) -> [f32; 9] {
     let damp = s.pdq_quality.min(PDQ_MIN_QUALITY) as f32 / PDQ_MIN_QUALITY as f32;
     let near = if s.pdq_distance <= PDQ_MATCH_THRESHOLD {
         damp
@@ -265,6 +300,7 @@ pub fn features(s: &Signals) -> [f32; 8] {
         } else {
             0.0
         },
+        pixel_term(s),
     ]
 }
 
@@ -309,13 +345,22 @@ fn local_phrase(s: &Signals) -> String {
     }
     let mirrored = if s.local_mirrored { " (mirrored)" } else { "" };
     match (&s.local_box, s.local_inliers > LOCAL_INLIERS_NONE) {
-        (Some(b), true) => format!(
-            "; {:.0} % of the reference{} found at {}, {} matching keypoints in one consistent geometry",
-            s.local_coverage * 100.0,
-            mirrored,
-            corners(b),
-            s.local_inliers,
-        ),
+        (Some(b), true) => {
+            let mut out = format!(
+                "; {:.0} % of the reference{} found at {}, {} matching keypoints in one consistent geometry",
+                s.local_coverage * 100.0,
+                mirrored,
+                corners(b),
+                s.local_inliers,
+            );
+            if let Some(c) = s.pixel_correlation {
+                out.push_str(&format!(
+                    "; placed there, the reference's grey levels correlate {c:.2} with the candidate's over {} thumbnail pixels (1 = same pixels)",
+                    thousands(s.pixel_compared as usize)
+                ));
+            }
+            out
+        }
         _ => format!(
             "; local features: {} of {} tentative keypoint matches agree on one geometry (no geometric confirmation)",
             s.local_inliers, s.local_matches
@@ -467,6 +512,8 @@ mod tests {
             local_mirrored: false,
             local_transform: None,
             local_spread: 0.0,
+            pixel_correlation: Some(0.97),
+            pixel_compared: 500,
         };
         let mut last = features(&s);
         assert!(last[4..].iter().all(|v| *v == 0.0), "{last:?}");

@@ -1,0 +1,199 @@
+//! Pixel verification: once local features have fitted a similarity transform,
+//! do the reference's pixels actually appear there in the candidate?
+//!
+//! Sprites of one art style (a skeleton and a lich, a mage and a dark sorcerer)
+//! share a dozen keypoints in one consistent geometry — outlines, shading, the
+//! same brush — without sharing their pixels. A crop or a paste keeps them. The
+//! grey-level thumbnails of both fingerprints are compared, aligned by the
+//! transform, by normalised cross-correlation over the reference's opaque part.
+//! On the benchmark's unrelated images that passed geometric verification the
+//! correlation has a median of 0.58; crops and pastes of a reference 0.91–0.98.
+
+use image::{imageops, ImageBuffer, LumaA};
+use xiezhi_fingerprint::{Fingerprint, Thumbnail};
+
+/// Fewer comparable pixels than this give no verdict (a correlation of a few
+/// pixels is chance).
+pub const MIN_PIXELS: usize = 32;
+/// Reference pixels at least this opaque (of 255) are compared: a half-transparent
+/// edge shows whatever the copy was pasted on.
+const OPAQUE_REFERENCE: f32 = 230.0;
+/// Candidate pixels at least this opaque are compared.
+const OPAQUE_CANDIDATE: f32 = 128.0;
+/// The comparison grid is this much coarser than the finer of the two thumbnails
+/// shows the reference: the transform comes from keypoints rounded to their
+/// pyramid level's pixel, and pixel art has detail at every pixel, so at full
+/// thumbnail resolution a sub-pixel misalignment alone cost a pasted sprite half
+/// its correlation (0.56 vs 0.93 at half resolution, for unrelated look-alikes
+/// 0.35–0.48 vs 0.42–0.57).
+const GRID_COARSENING: f32 = 0.5;
+/// Residual shift searched over, in the candidate thumbnail's pixels.
+const SHIFTS: [f32; 3] = [-0.5, 0.0, 0.5];
+
+/// Outcome of [`pixel_correlation`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PixelCheck {
+    /// Normalised cross-correlation (-1..=1) of the aligned grey levels.
+    pub correlation: f32,
+    /// Thumbnail pixels compared.
+    pub pixels: usize,
+}
+
+type Plane = ImageBuffer<LumaA<u8>, Vec<u8>>;
+
+fn plane(t: &Thumbnail) -> Option<Plane> {
+    if !t.is_consistent() {
+        return None;
+    }
+    let mut raw = Vec::with_capacity(t.luma.len() * 2);
+    for (i, l) in t.luma.iter().enumerate() {
+        raw.push(*l);
+        raw.push(if t.alpha.is_empty() { 255 } else { t.alpha[i] });
+    }
+    ImageBuffer::from_raw(t.width, t.height, raw)
+}
+
+/// Bilinear sample of (luma, alpha) at thumbnail coordinates (pixel centres at +0.5).
+fn sample(p: &Plane, x: f32, y: f32) -> Option<(f32, f32)> {
+    let (w, h) = (p.width() as f32, p.height() as f32);
+    let (fx, fy) = (x - 0.5, y - 0.5);
+    if !(fx >= 0.0 && fy >= 0.0 && fx <= w - 1.0 && fy <= h - 1.0) {
+        return None;
+    }
+    let (x0, y0) = (fx.floor() as u32, fy.floor() as u32);
+    let (x1, y1) = ((x0 + 1).min(p.width() - 1), (y0 + 1).min(p.height() - 1));
+    let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
+    let px = |x: u32, y: u32| {
+        let v = p.get_pixel(x, y).0;
+        (f32::from(v[0]), f32::from(v[1]))
+    };
+    let (a, b, c, d) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
+    let mix = |a: f32, b: f32, c: f32, d: f32| {
+        a * (1.0 - ax) * (1.0 - ay) + b * ax * (1.0 - ay) + c * (1.0 - ax) * ay + d * ax * ay
+    };
+    Some((mix(a.0, b.0, c.0, d.0), mix(a.1, b.1, c.1, d.1)))
+}
+
+/// Correlation of the reference's thumbnail with the candidate's, the reference
+/// mapped into the candidate by `transform` ([a, b, tx, ty] in full-size pixels,
+/// after mirroring the reference when `mirrored`; see [`crate::LocalMatch`]).
+///
+/// Both are compared on a grid in the reference's frame no finer than either
+/// thumbnail shows it, so a reference pasted small is not asked for detail the
+/// candidate's thumbnail cannot hold. `None` without thumbnails or with fewer
+/// than [`MIN_PIXELS`] comparable, non-flat pixels.
+pub fn pixel_correlation(
+    reference: &Fingerprint,
+    candidate: &Fingerprint,
+    transform: [f32; 4],
+    mirrored: bool,
+) -> Option<PixelCheck> {
+    let (rt, ct) = (reference.thumbnail.as_ref()?, candidate.thumbnail.as_ref()?);
+    let (rp, cp) = (plane(rt)?, plane(ct)?);
+    if reference.width == 0 || candidate.width == 0 || reference.height == 0 {
+        return None;
+    }
+    let [a, b, tx, ty] = transform;
+    let zoom = a.hypot(b);
+    let ref_scale = rt.width as f32 / reference.width as f32;
+    let cand_scale = ct.width as f32 / candidate.width as f32;
+    // Grid pixels per reference pixel.
+    let k = ref_scale.min(zoom * cand_scale) * GRID_COARSENING;
+    if !k.is_finite() || k <= 0.0 {
+        return None;
+    }
+    let gw = (reference.width as f32 * k).round().max(1.0) as u32;
+    let gh = (reference.height as f32 * k).round().max(1.0) as u32;
+    if (gw as usize) * (gh as usize) < MIN_PIXELS {
+        return None;
+    }
+    // Area-average the reference's thumbnail down to the grid when it is finer.
+    let grid = if (gw, gh) == rp.dimensions() {
+        rp
+    } else {
+        imageops::thumbnail(&rp, gw.min(rp.width()), gh.min(rp.height()))
+    };
+    let (gw, gh) = grid.dimensions();
+    let (rw, kx, ky) = (
+        reference.width as f32,
+        reference.width as f32 / gw as f32,
+        reference.height as f32 / gh as f32,
+    );
+    let mut best: Option<PixelCheck> = None;
+    let mut pairs: Vec<(f32, f32)> = Vec::with_capacity((gw * gh) as usize);
+    for dy in SHIFTS {
+        for dx in SHIFTS {
+            pairs.clear();
+            for v in 0..gh {
+                for u in 0..gw {
+                    let g = grid.get_pixel(u, v).0;
+                    if f32::from(g[1]) < OPAQUE_REFERENCE {
+                        continue;
+                    }
+                    let (mut x, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
+                    if mirrored {
+                        x = rw - x;
+                    }
+                    let cx = (a * x - b * y + tx) * cand_scale + dx;
+                    let cy = (b * x + a * y + ty) * cand_scale + dy;
+                    if let Some((l, al)) = sample(&cp, cx, cy) {
+                        if al >= OPAQUE_CANDIDATE {
+                            pairs.push((f32::from(g[0]), l));
+                        }
+                    }
+                }
+            }
+            if let Some(c) = correlation(&pairs) {
+                if best.is_none_or(|b| c > b.correlation) {
+                    best = Some(PixelCheck {
+                        correlation: c,
+                        pixels: pairs.len(),
+                    });
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Pearson correlation; `None` for too few pairs or a flat side (nothing to correlate).
+fn correlation(pairs: &[(f32, f32)]) -> Option<f32> {
+    if pairs.len() < MIN_PIXELS {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let (mut sx, mut sy) = (0f64, 0f64);
+    for (x, y) in pairs {
+        sx += f64::from(*x);
+        sy += f64::from(*y);
+    }
+    let (mx, my) = (sx / n, sy / n);
+    let (mut sxy, mut sxx, mut syy) = (0f64, 0f64, 0f64);
+    for (x, y) in pairs {
+        let (dx, dy) = (f64::from(*x) - mx, f64::from(*y) - my);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    // Below ~1 grey level of standard deviation a side is flat.
+    if sxx < n || syy < n {
+        return None;
+    }
+    Some((sxy / (sxx * syy).sqrt()) as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlation_of_flat_or_tiny_sets_is_no_verdict() {
+        assert_eq!(correlation(&[(1.0, 2.0); 100]), None);
+        let few: Vec<(f32, f32)> = (0..10).map(|i| (i as f32, i as f32)).collect();
+        assert_eq!(correlation(&few), None);
+        let line: Vec<(f32, f32)> = (0..100).map(|i| (i as f32, 3.0 * i as f32 + 7.0)).collect();
+        assert!((correlation(&line).expect("some") - 1.0).abs() < 1e-5);
+        let anti: Vec<(f32, f32)> = (0..100).map(|i| (i as f32, -(i as f32))).collect();
+        assert!((correlation(&anti).expect("some") + 1.0).abs() < 1e-5);
+    }
+}

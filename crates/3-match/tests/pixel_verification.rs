@@ -1,0 +1,117 @@
+//! Pixel verification on real images: once local features have placed the
+//! reference in the candidate, its pixels are there for a copy (a sprite pasted
+//! into photos, mirrored or not, a photo cropped) and are not for another picture
+//! of the same size put at the very same place.
+
+use std::path::{Path, PathBuf};
+
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::{self, FilterType};
+use image::DynamicImage;
+use xiezhi_fingerprint::Fingerprinter;
+use xiezhi_match::{compare, features, pixel_correlation, FEATURE_NAMES};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn open(p: &Path) -> DynamicImage {
+    image::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn png(img: &DynamicImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("png");
+    out.into_inner()
+}
+
+fn jpeg(img: &DynamicImage, q: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, q)
+        .encode_image(&img.to_rgb8())
+        .expect("jpeg");
+    out
+}
+
+/// The sprite enlarged over 30 % of the host's area, JPEG q85 (the benchmark's paste30).
+fn pasted(sprite: &DynamicImage, host: &DynamicImage) -> Vec<u8> {
+    let side = (f64::from(host.width()) * f64::from(host.height()) * 0.30).sqrt() as u32;
+    let big = sprite.resize_exact(side, side, FilterType::CatmullRom).to_rgba8();
+    let mut canvas = host.to_rgba8();
+    imageops::overlay(
+        &mut canvas,
+        &big,
+        i64::from((host.width() - side) / 3),
+        i64::from((host.height() - side) / 2),
+    );
+    jpeg(&DynamicImage::ImageRgba8(canvas), 85)
+}
+
+fn pixel_feature(s: &xiezhi_match::Signals) -> f32 {
+    let i = FEATURE_NAMES
+        .iter()
+        .position(|n| *n == "pixel_agreement")
+        .expect("feature");
+    features(s)[i]
+}
+
+#[test]
+fn a_pasted_sprite_has_its_pixels_in_place_and_another_sprite_there_does_not() {
+    let fp = Fingerprinter::new_default().expect("model");
+    let strip = open(&root().join("2-fingerprint/tests/sprites/hedgewars-hedgehog-sad.png"));
+    let sprite = strip.crop_imm(0, 0, 32, 32);
+    // Another picture of the same size: a rose, shrunk to 32 x 32.
+    let rose = open(&root().join("demo/assets/references/rose.png")).resize_exact(32, 32, FilterType::Triangle);
+    let reference = fp.fingerprint(&png(&sprite)).expect("sprite");
+    let other = fp.fingerprint(&png(&rose)).expect("rose");
+    assert!(reference.thumbnail.is_some() && other.thumbnail.is_some());
+
+    for (name, mirror) in [("brick-wall.jpg", false), ("grass.jpg", false), ("clock.jpg", true)] {
+        let host = open(&root().join("demo/assets/distractors").join(name));
+        let shown = if mirror { sprite.fliph() } else { sprite.clone() };
+        let cand = fp.fingerprint(&pasted(&shown, &host)).expect("candidate");
+        let s = compare(&reference, &cand);
+        let transform = s.local_transform.expect("a verified geometry");
+        assert_eq!(s.local_mirrored, mirror, "{name}");
+        let c = s.pixel_correlation.expect("a correlation");
+        println!(
+            "hedgehog on {name}: {} inliers, correlation {c:.3} over {} px",
+            s.local_inliers, s.pixel_compared
+        );
+        assert!(c >= 0.85, "{name}: {c}");
+        assert!(pixel_feature(&s) > 0.7, "{name}");
+        assert!(xiezhi_match::explain(&s).contains("correlate"), "{name}");
+
+        // The same place, other pixels: what a look-alike of one art style gives.
+        let wrong = pixel_correlation(&other, &cand, transform, s.local_mirrored).expect("comparable");
+        println!("  rose at the same place: {:.3}", wrong.correlation);
+        assert!(wrong.correlation < 0.6, "{name}: {}", wrong.correlation);
+    }
+}
+
+#[test]
+fn a_cropped_photo_keeps_its_pixels_and_old_fingerprints_give_no_verdict() {
+    let fp = Fingerprinter::new_default().expect("model");
+    let photo = open(&root().join("demo/assets/references/chelsea.jpg"));
+    let (w, h) = (photo.width(), photo.height());
+    // 35 % of the area, off centre, re-encoded.
+    let (cw, ch) = ((f64::from(w) * 0.59) as u32, (f64::from(h) * 0.59) as u32);
+    let crop = photo.crop_imm(w - cw - w / 20, h / 10, cw, ch);
+    let reference = fp.fingerprint(&jpeg(&photo, 90)).expect("photo");
+    let cand = fp.fingerprint(&jpeg(&crop, 75)).expect("crop");
+    let s = compare(&reference, &cand);
+    let c = s.pixel_correlation.expect("a correlation");
+    println!(
+        "chelsea crop: {} inliers, correlation {c:.3} over {} px",
+        s.local_inliers, s.pixel_compared
+    );
+    assert!(c >= 0.9, "{c}");
+
+    // A fingerprint stored before thumbnails existed: no verdict, no feature.
+    let mut old = cand.clone();
+    old.thumbnail = None;
+    let s = compare(&reference, &old);
+    assert!(s.local_transform.is_some());
+    assert_eq!(s.pixel_correlation, None);
+    assert_eq!(pixel_feature(&s), 0.0);
+}
