@@ -45,15 +45,26 @@ impl Thumbnail {
 /// The thumbnail of a decoded picture: area-averaged down to [`THUMBNAIL_SIDE`].
 pub fn thumbnail(image: &DynamicImage) -> Thumbnail {
     let (w, h) = image.dimensions();
-    let rgba = image.to_rgba8();
-    // Luma over grey first (as the model sees transparency), opacity alongside.
-    let grey: ImageBuffer<LumaA<u8>, Vec<u8>> = ImageBuffer::from_fn(w, h, |x, y| {
-        let p = rgba.get_pixel(x, y).0;
+    // Luma over grey first (as the model sees transparency), opacity alongside. The
+    // decoded buffer is read in place when it is 8-bit RGB(A), as nearly all are: a
+    // full-size RGBA copy of a large photo would be the biggest allocation here.
+    let luma_alpha = |p: [u8; 4]| {
         let a = u32::from(p[3]);
         let over = |c: u8| (u32::from(c) * a + 128 * (255 - a) + 127) / 255;
         let luma = (299 * over(p[0]) + 587 * over(p[1]) + 114 * over(p[2]) + 500) / 1000;
         LumaA([luma.min(255) as u8, p[3]])
-    });
+    };
+    let grey: ImageBuffer<LumaA<u8>, Vec<u8>> = match image {
+        DynamicImage::ImageRgba8(rgba) => ImageBuffer::from_fn(w, h, |x, y| luma_alpha(rgba.get_pixel(x, y).0)),
+        DynamicImage::ImageRgb8(rgb) => ImageBuffer::from_fn(w, h, |x, y| {
+            let [r, g, b] = rgb.get_pixel(x, y).0;
+            luma_alpha([r, g, b, 255])
+        }),
+        other => {
+            let rgba = other.to_rgba8();
+            ImageBuffer::from_fn(w, h, |x, y| luma_alpha(rgba.get_pixel(x, y).0))
+        }
+    };
     let long = w.max(h).max(1);
     let small = if long > THUMBNAIL_SIDE {
         let tw = ((u64::from(w) * u64::from(THUMBNAIL_SIDE) + u64::from(long) / 2) / u64::from(long)).max(1) as u32;
@@ -105,5 +116,17 @@ mod tests {
         assert_eq!(t.alpha_at(0, 0), 0);
         assert_eq!(t.luma[4 * 40 + 3], 0);
         assert_eq!(t.luma[0], 128);
+    }
+
+    #[test]
+    fn every_pixel_layout_gives_the_same_thumbnail() {
+        let rgb = image::RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 251) as u8])
+        });
+        let from_rgb = thumbnail(&DynamicImage::ImageRgb8(rgb.clone()));
+        let rgba = DynamicImage::ImageRgb8(rgb).to_rgba8();
+        assert_eq!(from_rgb, thumbnail(&DynamicImage::ImageRgba8(rgba.clone())));
+        let wide = DynamicImage::ImageRgba8(rgba).to_rgba16();
+        assert_eq!(from_rgb, thumbnail(&DynamicImage::ImageRgba16(wide)));
     }
 }

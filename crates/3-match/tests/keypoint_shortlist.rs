@@ -2,50 +2,13 @@
 //! photo, which no window of the photo resembles as a whole, is shortlisted by the
 //! votes of its corners; the photos alone give it none.
 
-use std::path::{Path, PathBuf};
+mod imaging;
 
-use image::codecs::jpeg::JpegEncoder;
-use image::imageops::{self, FilterType};
-use image::DynamicImage;
+use imaging::{jpeg, open, pasted, png, root};
+use std::path::PathBuf;
 use xiezhi_fingerprint::{Fingerprint, Fingerprinter};
 use xiezhi_match::keypoint_index::MIN_VOTES;
 use xiezhi_match::KeypointIndexBuilder;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn open(p: &Path) -> DynamicImage {
-    image::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn png(img: &DynamicImage) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).expect("png");
-    out.into_inner()
-}
-
-fn jpeg(img: &DynamicImage, q: u8) -> Vec<u8> {
-    let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, q)
-        .encode_image(&img.to_rgb8())
-        .expect("jpeg");
-    out
-}
-
-/// The sprite enlarged over 30 % of the host's area, JPEG q85 (the benchmark's paste30).
-fn pasted(sprite: &DynamicImage, host: &DynamicImage) -> Vec<u8> {
-    let side = (f64::from(host.width()) * f64::from(host.height()) * 0.30).sqrt() as u32;
-    let big = sprite.resize_exact(side, side, FilterType::CatmullRom).to_rgba8();
-    let mut canvas = host.to_rgba8();
-    imageops::overlay(
-        &mut canvas,
-        &big,
-        i64::from((host.width() - side) / 3),
-        i64::from((host.height() - side) / 2),
-    );
-    jpeg(&DynamicImage::ImageRgba8(canvas), 85)
-}
 
 #[test]
 fn a_pasted_sprite_is_shortlisted_by_keypoint_votes_and_photos_alone_are_not() {

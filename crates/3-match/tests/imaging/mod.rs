@@ -1,0 +1,46 @@
+//! Real test images and the benchmark's paste edit, shared by the tests that paste a
+//! sprite into photos (`keypoint_shortlist`, `pixel_verification`).
+
+use std::path::{Path, PathBuf};
+
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::{self, FilterType};
+use image::DynamicImage;
+
+/// `crates/`, where the sprites (`2-fingerprint/tests/sprites`) and the demo's
+/// pictures (`demo/assets`) live.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn open(p: &Path) -> DynamicImage {
+    image::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+pub fn png(img: &DynamicImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("png");
+    out.into_inner()
+}
+
+pub fn jpeg(img: &DynamicImage, q: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, q)
+        .encode_image(&img.to_rgb8())
+        .expect("jpeg");
+    out
+}
+
+/// The sprite enlarged over 30 % of the host's area, JPEG q85 (the benchmark's paste30).
+pub fn pasted(sprite: &DynamicImage, host: &DynamicImage) -> Vec<u8> {
+    let side = (f64::from(host.width()) * f64::from(host.height()) * 0.30).sqrt() as u32;
+    let big = sprite.resize_exact(side, side, FilterType::CatmullRom).to_rgba8();
+    let mut canvas = host.to_rgba8();
+    imageops::overlay(
+        &mut canvas,
+        &big,
+        i64::from((host.width() - side) / 3),
+        i64::from((host.height() - side) / 2),
+    );
+    jpeg(&DynamicImage::ImageRgba8(canvas), 85)
+}
