@@ -156,6 +156,14 @@ def session2_handset(s):
     return sigmoid(-16 + sim + 20 * loc)
 
 
+def beats(new, old):
+    """Whether (score, reference) `new` becomes a query's best prediction over `old`. Equal
+    scores go to the smaller reference id, so that a tie (the sigmoid saturates: a downscaled
+    Hedgewars map scores 1.0 with its own map and with its sibling preview.png, which is that
+    map downscaled) does not follow the order in which the harness wrote pairs.jsonl."""
+    return old is None or new[0] > old[0] or (new[0] == old[0] and new[1] < old[1])
+
+
 def calibrated(p, cal):
     s = p["signals"]
     if s["exact_bytes"] or s["exact_pixels"]:
@@ -250,10 +258,10 @@ def main():
         # The harness wrote the score of the build it ran; with the same calibration it must agree.
         if args.no_fit and abs(s - p["score"]) > 1e-4:
             mismatches += 1
-        if p["query"] not in ours or s > ours[p["query"]][0]:
+        if beats((s, p["reference"]), ours.get(p["query"])):
             ours[p["query"]] = (s, p["reference"])
         h = session2_handset(p["signals"])
-        if p["query"] not in handset or h > handset[p["query"]][0]:
+        if beats((h, p["reference"]), handset.get(p["query"])):
             handset[p["query"]] = (h, p["reference"])
     if mismatches:
         print(f"WARNING: {mismatches} pairs whose stored score differs from models/calibration.json "
