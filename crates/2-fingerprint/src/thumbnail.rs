@@ -27,14 +27,6 @@ pub struct Thumbnail {
 }
 
 impl Thumbnail {
-    /// Opacity at (x, y) in 0..=255 (255 for an opaque thumbnail or outside reads).
-    pub fn alpha_at(&self, x: usize, y: usize) -> u8 {
-        if self.alpha.is_empty() {
-            return 255;
-        }
-        self.alpha.get(y * self.width as usize + x).copied().unwrap_or(255)
-    }
-
     /// A thumbnail is usable when both planes have the size it claims.
     pub fn is_consistent(&self) -> bool {
         let n = self.width as usize * self.height as usize;
@@ -112,8 +104,8 @@ mod tests {
         img.put_pixel(3, 4, Rgba([0, 0, 0, 255]));
         let t = thumbnail(&DynamicImage::ImageRgba8(img));
         assert_eq!((t.width, t.height), (40, 20));
-        assert_eq!(t.alpha_at(3, 4), 255);
-        assert_eq!(t.alpha_at(0, 0), 0);
+        assert_eq!(t.alpha[4 * 40 + 3], 255);
+        assert_eq!(t.alpha[0], 0);
         assert_eq!(t.luma[4 * 40 + 3], 0);
         assert_eq!(t.luma[0], 128);
     }

@@ -40,7 +40,7 @@ pub const LOCAL_INLIERS_FULL: u32 = 12;
 /// Inliers above [`LOCAL_INLIERS_NONE`] at which the `local_inlier_log` feature reaches 1.
 pub const LOCAL_INLIERS_LOG_CAP: u32 = 50;
 /// Pixel correlation at or below which the `pixel_agreement` feature is 0: about the
-/// median of unrelated images that passed geometric verification on the benchmark.
+/// median of unrelated pairs that passed geometric verification on the benchmark (0.55).
 pub const PIXEL_CORRELATION_NONE: f32 = 0.6;
 /// Pixel correlation from which the `pixel_agreement` feature is 1 (most crops and
 /// pastes of a reference reach it; re-encoding and resampling keep it below 1).

@@ -6,8 +6,10 @@
 //! same brush — without sharing their pixels. A crop or a paste keeps them. The
 //! grey-level thumbnails of both fingerprints are compared, aligned by the
 //! transform, by normalised cross-correlation over the reference's opaque part.
-//! On the benchmark's unrelated images that passed geometric verification the
-//! correlation has a median of 0.58; crops and pastes of a reference 0.91–0.98.
+//! On the 1,000-reference benchmark, unrelated pairs that passed geometric
+//! verification correlate 0.55 in the median (0.80 at the 90th percentile); a
+//! reference's crops and pastes 0.98, its copies under a text or logo overlay
+//! 0.83–0.86 (the overlay hides part of it).
 
 use image::{imageops, ImageBuffer, LumaA};
 use xiezhi_fingerprint::{Fingerprint, Thumbnail};
