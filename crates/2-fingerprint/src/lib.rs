@@ -25,13 +25,16 @@ use sha2::{Digest, Sha256};
 pub use decode::{decode, to_rgb_on_grey, DecodeLimits, Decoded};
 pub use error::FingerprintError;
 pub use frames::{decode_frames, Frames, MAX_DECODED_FRAMES, MAX_DISTINCT_FRAMES};
-pub use local::{descriptor_distance, mirror_descriptor, Keypoint, LocalFeatures, LOCAL_FEATURES_ID};
+pub use local::{
+    descriptor_distance, descriptor_words, mirror_descriptor, words_distance, Keypoint, LocalFeatures,
+    LOCAL_FEATURES_ID,
+};
 pub use model::{
     l2_normalise, resize_for_model, EfficientNetLite0, FeaturesAndLogits, EMBEDDING_DIM, INPUT_SIZE, NUM_CLASSES,
 };
 pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
 pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
-pub use stored::{decode_stored, decode_stored_v4_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
+pub use stored::{decode_stored, decode_stored_v5_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
 pub use svg::{looks_like_svg, MAX_SVG_SIDE, MIN_SVG_SIDE, SVG_MEDIA_TYPE};
 pub use thumbnail::{thumbnail, Thumbnail, THUMBNAIL_SIDE};
 
@@ -159,13 +162,13 @@ impl Fingerprinter {
         &self.limits
     }
 
-    /// The [`Thumbnail`] of the picture (its first frame), as [`Self::fingerprint`]
-    /// stores it: lets a cache of format-4 fingerprints be brought to format 5
-    /// without recomputing embeddings and keypoints ([`decode_stored_v4_still`]).
-    pub fn thumbnail_of(&self, bytes: &[u8]) -> Result<Thumbnail, FingerprintError> {
+    /// The [`LocalFeatures`] of the picture (its first frame), as [`Self::fingerprint`]
+    /// stores them: lets a cache of format-5 fingerprints of still images be brought
+    /// to format 6 without recomputing the embeddings ([`decode_stored_v5_still`]).
+    pub fn local_features_of(&self, bytes: &[u8]) -> Result<LocalFeatures, FingerprintError> {
         let decoded = decode_frames(bytes, &self.limits)?;
         let first = decoded.frames.first().ok_or(FingerprintError::Empty)?;
-        Ok(thumbnail::thumbnail(first))
+        Ok(local::extract(first))
     }
 
     /// The fast path: decode, PDQ and the global embedding only (no windows, no

@@ -5,7 +5,8 @@
 //! Pipeline (all deterministic, no external feature crate):
 //! 1. Luma of the image composited on mid-grey, resampled so the long side is
 //!    between [`MIN_WORK_SIDE`] and [`MAX_WORK_SIDE`] (small images are enlarged
-//!    so crops and thumbnails still have room for 31-px patches).
+//!    so crops and thumbnails still have room for 31-px patches); the keypoint
+//!    budget grows with the working area ([`keypoint_budget`]).
 //! 2. A pyramid of [`LEVELS`] levels, each [`SCALE_FACTOR`] smaller (bilinear).
 //! 3. FAST-9 corners (threshold [`FAST_THRESHOLD`], or [`FAST_THRESHOLD_FLAT`] on a
 //!    level where that finds fewer corners than the level's budget: flat art, clipart
@@ -37,17 +38,24 @@ use crate::local_ops::{bilinear, fast9, harris, orientation, resize_gray, smooth
 use serde::{Deserialize, Serialize};
 
 /// Working images of elongated pictures are enlarged so their short side is at
-/// least this (up to twice [`MAX_WORK_SIDE`] long).
+/// least this (up to twice [`BASE_WORK_SIDE`] long).
 pub const MIN_WORK_SHORT_SIDE: u32 = 96;
 /// Transparent margin around images with transparency (see [`extract`]).
 const SPRITE_PAD: u32 = 2 * EDGE as u32;
 /// Luma of the grey transparent pixels are composited on (as `to_rgb_on_grey`).
 const GREY_LUMA: u8 = 128;
-/// Working images are shrunk to at most this long side.
-pub const MAX_WORK_SIDE: u32 = 512;
+/// Working images are shrunk to at most this long side. A scene is worked at up to
+/// 1024 px so that a sprite pasted into it keeps its own size and detail: at 512 px
+/// a pasted object lost half its size and most of its keypoints to the scene around
+/// it (see [`keypoint_budget`]).
+pub const MAX_WORK_SIDE: u32 = 1024;
 /// ...and enlarged to at least this long side.
 pub const MIN_WORK_SIDE: u32 = 320;
-pub const MAX_KEYPOINTS: usize = 500;
+/// Keypoints of a working image of at most [`BASE_WORK_SIDE`]² pixels...
+pub const BASE_KEYPOINTS: usize = 500;
+pub const BASE_WORK_SIDE: u32 = 512;
+/// ...and at most this many for larger ones (a 1024² working image).
+pub const MAX_KEYPOINTS: usize = 2000;
 pub const LEVELS: usize = 8;
 pub const SCALE_FACTOR: f32 = 1.2;
 pub const FAST_THRESHOLD: i16 = 20;
@@ -58,7 +66,7 @@ pub const PATTERN_SEED: u64 = 0x5849_455a_4849_4f52; // "XIEZHIOR"
 pub const MIN_OPAQUE_SHARE: f32 = 0.5;
 /// Identifies the extractor and its parameters; descriptors with a different
 /// id must not be compared.
-pub const LOCAL_FEATURES_ID: &str = "orb-fast9-rbrief256-v3";
+pub const LOCAL_FEATURES_ID: &str = "orb-fast9-rbrief256-v4";
 
 /// Radius of the orientation disc and half-size of the descriptor patch.
 const PATCH_RADIUS: i32 = 15;
@@ -109,6 +117,23 @@ mod hex32 {
 
 /// Hamming distance between two descriptors.
 pub fn descriptor_distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// A descriptor as four little-endian 64-bit words, for code that compares one
+/// descriptor with thousands: [`words_distance`] takes four popcounts instead of 32.
+pub fn descriptor_words(d: &[u8; 32]) -> [u64; 4] {
+    let mut w = [0u64; 4];
+    for (word, chunk) in w.iter_mut().zip(d.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        *word = u64::from_le_bytes(b);
+    }
+    w
+}
+
+/// [`descriptor_distance`] of two descriptors in [`descriptor_words`] form.
+pub fn words_distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
 
@@ -322,6 +347,21 @@ fn pad_with(g: &GrayImage, pad: u32, value: u8) -> GrayImage {
     out
 }
 
+/// Keypoints wanted from a working image of `w` x `h` pixels: [`BASE_KEYPOINTS`]
+/// per [`BASE_WORK_SIDE`]² of area, at least [`BASE_KEYPOINTS`], at most
+/// [`MAX_KEYPOINTS`]. A constant density keeps an object's share of the budget the
+/// same whatever the size of the scene it was pasted into (at a fixed 500, a
+/// 1024-px scene gave a pasted sprite a quarter of the keypoints a 512-px one did).
+pub fn keypoint_budget(w: u32, h: u32) -> usize {
+    let base = u64::from(BASE_WORK_SIDE) * u64::from(BASE_WORK_SIDE);
+    let scaled = (u64::from(w) * u64::from(h))
+        .saturating_mul(BASE_KEYPOINTS as u64)
+        .div_ceil(base);
+    usize::try_from(scaled)
+        .unwrap_or(MAX_KEYPOINTS)
+        .clamp(BASE_KEYPOINTS, MAX_KEYPOINTS)
+}
+
 /// Local features of a decoded image (orientation already applied).
 pub fn extract(image: &DynamicImage) -> LocalFeatures {
     let (w, h) = (image.width(), image.height());
@@ -338,12 +378,14 @@ pub fn extract(image: &DynamicImage) -> LocalFeatures {
         1.0
     };
     // Strips (sprite rows, banners) keep a short side with room for patches, up to
-    // twice the usual long side.
+    // twice the base long side.
     if (short as f32 * work_scale) < MIN_WORK_SHORT_SIDE as f32 {
-        work_scale = (MIN_WORK_SHORT_SIDE as f32 / short as f32).min(2.0 * MAX_WORK_SIDE as f32 / long as f32);
+        work_scale = (MIN_WORK_SHORT_SIDE as f32 / short as f32).min(2.0 * BASE_WORK_SIDE as f32 / long as f32);
     }
     let ww = ((w as f32 * work_scale).round() as u32).max(1);
     let wh = ((h as f32 * work_scale).round() as u32).max(1);
+    // From the working size before any padding: the padding is not content.
+    let budget = keypoint_budget(ww, wh);
     let (luma, alpha) = luma_and_alpha(image);
     let resize = |g: &GrayImage| {
         if (ww, wh) == (w, h) {
@@ -384,7 +426,7 @@ pub fn extract(image: &DynamicImage) -> LocalFeatures {
         prev = img.clone();
         // Exact per-axis factors back to working pixels.
         let (sx, sy) = (ww as f32 / lw as f32, wh as f32 / lh as f32);
-        let quota = (MAX_KEYPOINTS as f32 * inv_area.powi(level as i32) / total).round() as usize;
+        let quota = (budget as f32 * inv_area.powi(level as i32) / total).round() as usize;
         let opaque_enough = |cands: &mut Vec<Candidate>| {
             if let Some(a) = &alpha {
                 cands.retain(|c| {
@@ -424,7 +466,7 @@ pub fn extract(image: &DynamicImage) -> LocalFeatures {
             });
         }
     }
-    keypoints.truncate(MAX_KEYPOINTS);
+    keypoints.truncate(budget);
     LocalFeatures {
         id: LOCAL_FEATURES_ID.to_string(),
         keypoints,
@@ -450,6 +492,26 @@ mod tests {
         // invalidate every stored descriptor).
         let mut rng = SplitMix64(0);
         assert_eq!(rng.next(), 0xe220_a839_7b1d_cdaf);
+    }
+
+    #[test]
+    fn keypoint_budget_follows_the_working_area() {
+        assert_eq!(keypoint_budget(320, 200), BASE_KEYPOINTS);
+        assert_eq!(keypoint_budget(512, 512), BASE_KEYPOINTS);
+        assert_eq!(keypoint_budget(1024, 768), 1500);
+        assert_eq!(keypoint_budget(1024, 1024), MAX_KEYPOINTS);
+        assert_eq!(keypoint_budget(u32::MAX, u32::MAX), MAX_KEYPOINTS);
+    }
+
+    #[test]
+    fn descriptor_words_keep_the_distance() {
+        let mut rng = SplitMix64(7);
+        for _ in 0..100 {
+            let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+            a.iter_mut().chain(b.iter_mut()).for_each(|v| *v = rng.next() as u8);
+            let d = words_distance(&descriptor_words(&a), &descriptor_words(&b));
+            assert_eq!(d, descriptor_distance(&a, &b));
+        }
     }
 
     #[test]

@@ -20,7 +20,9 @@ const MAGIC: &[u8; 4] = b"XZFP";
 /// 4: blank windows (mostly transparent or one colour) are no longer stored, and
 ///    keypoints `orb-fast9-rbrief256-v3` (sprites padded, strips enlarged).
 /// 5: a grey-level [`crate::Thumbnail`] for pixel verification, last field.
-pub const STORED_FORMAT_VERSION: u16 = 5;
+/// 6: keypoints `orb-fast9-rbrief256-v4` (scenes worked at up to 1024 px with a
+///    keypoint budget growing with the area); same layout.
+pub const STORED_FORMAT_VERSION: u16 = 6;
 
 /// What a stored blob turned out to be.
 #[derive(Debug)]
@@ -47,23 +49,20 @@ pub fn encode_stored(fp: &Fingerprint) -> Result<Vec<u8>, FingerprintError> {
     postcard::to_extend(fp, out).map_err(|e| FingerprintError::Stored(format!("cannot serialise: {e}")))
 }
 
-/// Reads a format-4 blob of a still image (no animation frames) as a format-5
-/// fingerprint without its thumbnail, for a caller that can add the thumbnail from
-/// the image bytes and so spare the full recomputation (the benchmark's cache of
-/// 20k fingerprints). Format 5 only appended the thumbnail (an `Option`) to the
-/// layout, so the old body followed by a `None` tag is a valid new body — but
-/// only when no frame (a nested fingerprint) sits inside it. `None` otherwise.
-pub fn decode_stored_v4_still(bytes: &[u8]) -> Option<Fingerprint> {
+/// Reads a format-5 blob of a still image (no animation frames) as a format-6
+/// fingerprint whose keypoints are stale, for a caller that recomputes them from
+/// the image bytes ([`crate::Fingerprinter::local_features_of`]) and so spares the
+/// embeddings (the benchmark's cache of 20k fingerprints). Format 6 kept the layout
+/// and changed only the keypoint extractor; an animation's frames hold keypoints of
+/// their own, so it gets `None` and must be recomputed in full.
+pub fn decode_stored_v5_still(bytes: &[u8]) -> Option<Fingerprint> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let (version, body) = rest.split_first_chunk::<2>()?;
-    if u16::from_le_bytes(*version) != 4 {
+    if u16::from_le_bytes(*version) != 5 {
         return None;
     }
-    let mut padded = Vec::with_capacity(body.len() + 1);
-    padded.extend_from_slice(body);
-    padded.push(0); // postcard's tag of `None`
-    let (fp, left): (Fingerprint, &[u8]) = postcard::take_from_bytes(&padded).ok()?;
-    (left.is_empty() && fp.frames.is_empty() && fp.animation_frames == 0 && fp.thumbnail.is_none()).then_some(fp)
+    let fp: Fingerprint = postcard::from_bytes(body).ok()?;
+    (fp.frames.is_empty() && fp.animation_frames == 0).then_some(fp)
 }
 
 /// Reads a stored fingerprint (current binary format or legacy JSON). An error

@@ -5,7 +5,7 @@ mod common;
 
 use common::data;
 use xiezhi_fingerprint::{
-    decode_stored, decode_stored_v4_still, encode_stored, Fingerprinter, StoredFingerprint, STORED_FORMAT_VERSION,
+    decode_stored, decode_stored_v5_still, encode_stored, Fingerprinter, StoredFingerprint, STORED_FORMAT_VERSION,
 };
 
 #[test]
@@ -49,25 +49,24 @@ fn other_versions_and_damage_are_errors_not_wrong_fingerprints() {
     assert!(decode_stored(b"\x89PNG....").is_err());
 }
 
-/// Format 5 only appended the thumbnail: a format-4 blob of a still image plus the
-/// thumbnail computed from the bytes is exactly the fresh fingerprint.
+/// Format 6 only changed the keypoint extractor: a format-5 blob of a still image
+/// with its keypoints recomputed from the bytes is exactly the fresh fingerprint.
 #[test]
-fn a_format_4_still_plus_its_thumbnail_is_the_fresh_fingerprint() {
+fn a_format_5_still_with_fresh_keypoints_is_the_fresh_fingerprint() {
     let fp = Fingerprinter::new_default().expect("model");
     let bytes = data("chelsea.png");
     let fresh = fp.fingerprint(&bytes).expect("fingerprint");
-    assert!(fresh.thumbnail.is_some());
     let mut old = fresh.clone();
-    old.thumbnail = None;
-    // The format-4 layout: the same body without the trailing `None` tag.
-    let mut v4 = encode_stored(&old).expect("encode");
-    assert_eq!(v4.pop(), Some(0));
-    v4[4..6].copy_from_slice(&4u16.to_le_bytes());
-    assert!(decode_stored(&v4).is_err(), "format 4 is stale for the engine");
-    let mut upgraded = decode_stored_v4_still(&v4).expect("a format-4 still");
-    upgraded.thumbnail = Some(fp.thumbnail_of(&bytes).expect("thumbnail"));
+    old.local.id = "orb-fast9-rbrief256-v3".into();
+    old.local.keypoints.truncate(10);
+    let mut v5 = encode_stored(&old).expect("encode");
+    v5[4..6].copy_from_slice(&5u16.to_le_bytes());
+    assert!(decode_stored(&v5).is_err(), "format 5 is stale for the engine");
+    let mut upgraded = decode_stored_v5_still(&v5).expect("a format-5 still");
+    assert_eq!(upgraded.local, old.local);
+    upgraded.local = fp.local_features_of(&bytes).expect("keypoints");
     assert_eq!(upgraded, fresh);
-    // Not format 4, or cut short: refused.
-    assert!(decode_stored_v4_still(&encode_stored(&fresh).expect("encode")).is_none());
-    assert!(decode_stored_v4_still(&v4[..v4.len() - 3]).is_none());
+    // Not format 5, or cut short: refused.
+    assert!(decode_stored_v5_still(&encode_stored(&fresh).expect("encode")).is_none());
+    assert!(decode_stored_v5_still(&v5[..v5.len() - 3]).is_none());
 }

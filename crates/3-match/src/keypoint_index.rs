@@ -14,7 +14,7 @@
 //! chunk is equal. At the ~30–45 bits that separate a keypoint from its JPEG-ed,
 //! rescaled copy, one chunk in 16 is equal more often than not.
 
-use xiezhi_fingerprint::Fingerprint;
+use xiezhi_fingerprint::{descriptor_words as words, words_distance as distance, Fingerprint};
 
 const CHUNKS: usize = 16;
 const BUCKETS: usize = 1 << 16;
@@ -59,24 +59,8 @@ pub struct KeypointIndexBuilder {
     owners: Vec<u32>,
 }
 
-fn words(d: &[u8; 32]) -> [u64; 4] {
-    let mut w = [0u64; 4];
-    for (i, chunk) in d.chunks_exact(8).enumerate() {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        w[i] = u64::from_le_bytes(b);
-    }
-    w
-}
-
 fn chunk(w: &[u64; 4], c: usize) -> usize {
     ((w[c / 4] >> ((c % 4) * 16)) & 0xffff) as usize
-}
-
-/// `xiezhi_fingerprint::descriptor_distance` on the stored 64-bit words: four popcounts
-/// instead of 32, on the path every candidate descriptor takes through the index.
-fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
 
 impl KeypointIndexBuilder {

@@ -3,7 +3,7 @@
 //! mirrored) keeps many keypoints in one consistent geometry; unrelated
 //! pictures only produce scattered chance matches.
 
-use xiezhi_fingerprint::{descriptor_distance, mirror_descriptor, Fingerprint, Keypoint};
+use xiezhi_fingerprint::{descriptor_words, mirror_descriptor, words_distance, Fingerprint, Keypoint};
 
 /// Matches farther than this (bits of 256) are not considered.
 pub const MAX_DESCRIPTOR_DISTANCE: u32 = 64;
@@ -156,8 +156,15 @@ impl Rng {
     }
 }
 
-/// Ratio-test matches, at most one per candidate keypoint.
-fn tentative(reference: &[Keypoint], mirror_width: Option<f32>, candidate: &[Keypoint]) -> Vec<Pair> {
+/// Ratio-test matches, at most one per candidate keypoint. `candidate_words` are the
+/// candidate's descriptors in [`descriptor_words`] form (this loop compares every
+/// reference keypoint with every candidate keypoint).
+fn tentative(
+    reference: &[Keypoint],
+    mirror_width: Option<f32>,
+    candidate: &[Keypoint],
+    candidate_words: &[[u64; 4]],
+) -> Vec<Pair> {
     let mut best_for_cand: Vec<Option<(u32, Pair)>> = vec![None; candidate.len()];
     for r in reference {
         let (desc, x, angle) = match mirror_width {
@@ -170,9 +177,10 @@ fn tentative(reference: &[Keypoint], mirror_width: Option<f32>, candidate: &[Key
             ),
             None => (r.descriptor, r.x, r.angle),
         };
+        let desc = descriptor_words(&desc);
         let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
-        for (j, c) in candidate.iter().enumerate() {
-            let d = descriptor_distance(&desc, &c.descriptor);
+        for (j, c) in candidate_words.iter().enumerate() {
+            let d = words_distance(&desc, c);
             if d < d1 {
                 (d2, d1, j1) = (d1, d, j);
             } else if d < d2 {
@@ -371,8 +379,9 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
     let mut best = LocalMatch::default();
     let mut best_model = None;
     let mut best_pairs = Vec::new();
+    let words: Vec<[u64; 4]> = ck.iter().map(|k| descriptor_words(&k.descriptor)).collect();
     for mirrored in [false, true] {
-        let pairs = tentative(rk, mirrored.then_some(reference.width as f32), ck);
+        let pairs = tentative(rk, mirrored.then_some(reference.width as f32), ck, &words);
         let found = ransac(&pairs, tol);
         let inliers = found.as_ref().map_or(0, |f| f.1);
         if inliers > best.inliers || (!mirrored && best.matches == 0) {

@@ -1,5 +1,6 @@
 //! Real test images and the benchmark's paste edit, shared by the tests that paste a
-//! sprite into photos (`keypoint_shortlist`, `pixel_verification`).
+//! sprite into photos or scenes (`keypoint_shortlist`, `pixel_verification`, `scene_paste`).
+#![allow(dead_code)] // each test binary uses a part of it
 
 use std::path::{Path, PathBuf};
 
