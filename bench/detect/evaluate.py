@@ -204,6 +204,41 @@ def metrics(preds_by_query, queries, split, families, same_group=None):
     return out
 
 
+VISIBLE_SHARE_BUCKETS = [(0.0, 0.01), (0.01, 0.05), (0.05, 0.3), (0.3, 1.01)]
+
+
+def visible_share(path):
+    """Share of a picture's pixels at least half opaque (1.0 without an alpha channel)."""
+    from PIL import Image  # the bench venv has Pillow (AugLy's dependency)
+    with Image.open(path) as im:
+        if im.mode not in ("RGBA", "LA", "PA") and "transparency" not in im.info:
+            return 1.0
+        alpha = np.asarray(im.convert("RGBA"))[..., 3]
+    return float((alpha >= 128).mean())
+
+
+def found_by_visible_share(best, queries, refs, families):
+    """Markdown lines: how often an edited copy's best match is its own reference, by how
+    much of that reference is visible (opaque). Sprites whose canvas is almost all
+    transparent (a thin outline, a shadow mask) leave little to find once edited."""
+    share = {r: visible_share(d["path"]) for r, d in refs.items() if d["split"] == "eval"}
+    L = ["\n## Copies whose best match is their own reference, by visible share of the reference\n",
+         "Visible share: pixels of the reference at least half opaque. Eval split, every edit family, and "
+         "pasted copies alone.\n",
+         "| visible share | eval references | all families | paste30 |", "|---|---|---|---|"]
+    for lo, hi in VISIBLE_SHARE_BUCKETS:
+        group = {r for r, v in share.items() if lo <= v < hi}
+        cells = []
+        for fams in (families, ["paste30"]):
+            qs = [q for q in queries.values()
+                  if q["split"] == "eval" and q["reference"] in group and q["family"] in fams]
+            hit = sum(1 for q in qs if best.get(q["id"], (0, None))[1] == q["reference"])
+            cells.append(f"{hit}/{len(qs)} ({hit / len(qs):.2f})" if qs else "–")
+        label = f"{lo:.0%}–{min(hi, 1.0):.0%}" if hi <= 1.0 else f"≥ {lo:.0%}"
+        L.append(f"| {label} | {len(group)} | " + " | ".join(cells) + " |")
+    return L
+
+
 def fmt(v, digits=3):
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
@@ -271,7 +306,9 @@ def main():
                "xiezhi, global embedding only (ablation)": ablation}
     speed = {
         "xiezhi (calibrated score)": (run["full_fingerprint_images_per_s"], run["threads"], run["peak_rss_kib"],
-                                      "full fingerprint: decode, SHA-256, PDQ x8, 10 embeddings, keypoints"),
+                                      "full fingerprint: decode, SHA-256, PDQ x8, 10 embeddings, keypoints"
+                                      + (f"; images/s from {run['full_fingerprint_rate_from']}"
+                                         if run.get("full_fingerprint_rate_from") else "")),
         "xiezhi, session-2 hand-set score (comparison)": (run["full_fingerprint_images_per_s"], run["threads"],
                                                           run["peak_rss_kib"], "same fingerprints and signals"),
         "xiezhi, global embedding only (ablation)": (run["quick"]["images_per_s"], run["quick"]["threads"], None,
@@ -370,6 +407,7 @@ def main():
         fq = [q for q in queries.values() if q["split"] == "eval" and q["family"] == f]
         row.append(fmt(sum(1 for q in fq if (q["id"], q["reference"]) in compared) / len(fq), 2) if fq else "–")
     L.append("| " + " | ".join(row) + " |")
+    L.extend(found_by_visible_share(ours, queries, refs, families))
     sources = sorted({r.get("source", "?") for r in refs.values()})
     L.append("\n## Recall at precision 0.99 by source of the reference (xiezhi calibrated)\n")
     L.append("Each line: the edited copies of that source's eval references plus all eval distractors but "
