@@ -80,8 +80,10 @@ def micro_ap(preds, positives):
     return ap, best_recall_at_p99
 
 
-def at_threshold(preds, positives, t):
-    kept = [p for p in preds if p[0] >= t]
+def at_threshold(preds, positives, t, key=lambda t: t):
+    """Precision and recall at score threshold `t`; `key` maps `t` to the unit of the
+    predictions (the logit for Xiezhi's own, see `logit`)."""
+    kept = [p for p in preds if p[0] >= key(t)]
     tp = sum(1 for p in kept if p[1])
     return {"threshold": t, "flagged": len(kept), "true": tp, "false": len(kept) - tp,
             "precision": tp / len(kept) if kept else float("nan"),
@@ -164,17 +166,31 @@ def beats(new, old):
     return old is None or new[0] > old[0] or (new[0] == old[0] and new[1] < old[1])
 
 
-def calibrated(p, cal):
+def logit(p, cal):
+    """What ranks Xiezhi's predictions: the calibrated score's logit (+inf for identical
+    bytes or pixels). The score is its sigmoid, which rounds to exactly 1.0 from a logit
+    of about 37 (17 in the engine's f32): ranking by the score would tie strong matches
+    that the evidence still tells apart."""
     s = p["signals"]
     if s["exact_bytes"] or s["exact_pixels"]:
-        return 1.0
-    z = cal["bias"] + sum(w * f for w, f in zip(cal["weights"], p["features"]))
-    return sigmoid(z)
+        return math.inf
+    return cal["bias"] + sum(w * f for w, f in zip(cal["weights"], p["features"]))
 
 
-def metrics(preds_by_query, queries, split, families, same_group=None):
+def calibrated(p, cal):
+    z = logit(p, cal)
+    return 1.0 if z == math.inf else sigmoid(z)
+
+
+def logit_of(t):
+    """The logit at which the calibrated score reaches probability t."""
+    return math.log(t / (1.0 - t))
+
+
+def metrics(preds_by_query, queries, split, families, same_group=None, key=lambda t: t):
     """preds_by_query: qid -> (score, predicted_ref). With `same_group(a, b)`, a copy whose
-    best reference is another reference of its own reference's group counts as found."""
+    best reference is another reference of its own reference's group counts as found;
+    `key` maps a score threshold to the unit of the predictions (see `at_threshold`)."""
     out = {}
     eval_q = [q for q in queries.values() if q["split"] == split]
     distr = [q for q in eval_q if q["reference"] is None]
@@ -194,12 +210,12 @@ def metrics(preds_by_query, queries, split, families, same_group=None):
         return {"uAP": ap, "recall_at_p99": r99, "positives": positives, "queries": len(qs)}, preds, positives
 
     overall, preds, positives = block(eval_q)
-    overall["thresholds"] = [at_threshold(preds, positives, t) for t in THRESHOLDS]
+    overall["thresholds"] = [at_threshold(preds, positives, t, key) for t in THRESHOLDS]
     out["overall"] = overall
     for fam in families:
         fq = [q for q in eval_q if q["family"] == fam] + distr
         m, fp, fpos = block(fq)
-        m["thresholds"] = [at_threshold(fp, fpos, t) for t in THRESHOLDS]
+        m["thresholds"] = [at_threshold(fp, fpos, t, key) for t in THRESHOLDS]
         out[fam] = m
     return out
 
@@ -289,12 +305,12 @@ def main():
     ours, handset = {}, {}
     mismatches = 0
     for p in pairs:
-        s = calibrated(p, cal)
         # The harness wrote the score of the build it ran; with the same calibration it must agree.
-        if args.no_fit and abs(s - p["score"]) > 1e-4:
+        if args.no_fit and abs(calibrated(p, cal) - p["score"]) > 1e-4:
             mismatches += 1
-        if beats((s, p["reference"]), ours.get(p["query"])):
-            ours[p["query"]] = (s, p["reference"])
+        z = logit(p, cal)
+        if beats((z, p["reference"]), ours.get(p["query"])):
+            ours[p["query"]] = (z, p["reference"])
         h = session2_handset(p["signals"])
         if beats((h, p["reference"]), handset.get(p["query"])):
             handset[p["query"]] = (h, p["reference"])
@@ -324,9 +340,12 @@ def main():
             info = json.load(f)
         speed[peer] = (info["images_per_s"], info["threads"], info["peak_rss_kib"], f"{rows[0]['bits']}-bit hash" if rows else "")
 
-    results = {name: metrics(preds, queries, "eval", families) for name, preds in methods.items()}
+    # Ours are ranked by logit; the score thresholds 0.5/0.9/0.99 are probabilities.
+    results = {name: metrics(preds, queries, "eval", families, key=logit_of if preds is ours else (lambda t: t))
+               for name, preds in methods.items()}
 
-    without_derived = metrics(ours, {k: v for k, v in queries.items() if k not in derived}, "eval", families)
+    without_derived = metrics(ours, {k: v for k, v in queries.items() if k not in derived}, "eval", families,
+                              key=logit_of)
     # References may come three to a group (frames of one animation, a map and its
     # preview, which IS the map downscaled): a copy attributed to its reference's sibling
     # is counted as a false alarm by the headline, as a find by this sensitivity line.
@@ -338,8 +357,8 @@ def main():
 
     ref_group = {rid: group_of(r["path"]) for rid, r in refs.items()}
     with_siblings = metrics(ours, {k: v for k, v in queries.items() if k not in derived}, "eval", families,
-                            same_group=lambda a, b: ref_group.get(a) == ref_group.get(b))
-    train_check = metrics(ours, queries, "train", families)["overall"]
+                            same_group=lambda a, b: ref_group.get(a) == ref_group.get(b), key=logit_of)
+    train_check = metrics(ours, queries, "train", families, key=logit_of)["overall"]
     n_eval_refs = sum(1 for r in refs.values() if r["split"] == "eval")
     n_eval_distr = sum(1 for q in queries.values() if q["split"] == "eval" and q["reference"] is None)
 
@@ -418,19 +437,20 @@ def main():
         group = {r for r, d in refs.items() if d.get("source", "?") == src}
         sub = {k: v for k, v in queries.items()
                if k not in derived and (v["reference"] is None or v["reference"] in group)}
-        m = metrics(ours, sub, "eval", families)
+        m = metrics(ours, sub, "eval", families, key=logit_of)
         n = sum(1 for r in group if refs[r]["split"] == "eval")
         L.append(f"| {src} | {n} | " + " | ".join(fmt(m[f]["recall_at_p99"], 2) for f in families) + " |")
     # The false alarms behind the recall at precision 0.99, by name, so a reader can look at them.
-    alarms = sorted(((sc, qid, ref) for qid, (sc, ref) in ours.items()
-                     if queries[qid]["split"] == "eval" and queries[qid]["reference"] is None and sc >= 0.5),
+    alarms = sorted(((z, qid, ref) for qid, (z, ref) in ours.items()
+                     if queries[qid]["split"] == "eval" and queries[qid]["reference"] is None and z >= 0.0),
                     reverse=True)
     if alarms:
         L.append("\n## Unrelated images (eval split) that the calibrated score puts at 0.5 or more\n")
         L.append("| score | unrelated image | best reference |")
         L.append("|---|---|---|")
         rel = lambda path: path.split("/usr/share/", 1)[-1]
-        for sc, qid, ref in alarms[:MAX_ALARMS_LISTED]:
+        for z, qid, ref in alarms[:MAX_ALARMS_LISTED]:
+            sc = 1.0 if z == math.inf else sigmoid(z)
             known = " (known derivative)" if qid in derived else ""
             L.append(f"| {sc:.3f} | {rel(queries[qid]['path'])}{known} | {rel(refs[ref]['path'])} |")
         if len(alarms) > MAX_ALARMS_LISTED:

@@ -46,6 +46,17 @@ pub const PIXEL_CORRELATION_NONE: f32 = 0.6;
 /// pastes of a reference reach it; re-encoding and resampling keep it below 1).
 pub const PIXEL_CORRELATION_FULL: f32 = 0.95;
 
+/// Detail correlation (see [`PixelCheck::detail`]) at or below which the pixel
+/// agreement counts for nothing: unrelated pairs that passed geometric verification on
+/// the benchmark have a median of 0.05 (galaxies on black: their glows correlate, their
+/// detail does not)…
+pub const PIXEL_DETAIL_NONE: f32 = 0.2;
+/// …and from which it counts in full (text overlays keep about 0.57, crops and pastes up
+/// to 0.98).
+pub const PIXEL_DETAIL_FULL: f32 = 0.6;
+/// Weight of the pixel agreement when the detail could not be compared.
+pub const PIXEL_DETAIL_UNKNOWN: f32 = 1.0;
+
 /// How the score is computed, for the evidence report.
 pub const METHOD: &str = "\
 Signals (reference R, candidate C):
@@ -54,7 +65,7 @@ Signals (reference R, candidate C):
 - embedding_cosine: cosine similarity of the L2-normalised EfficientNet-Lite0 (ImageNet) 1280-d global-average-pool embeddings of the whole images.
 - region_cosine: best cosine over the whole images and fixed windows (9 at 60 % of each side on a 3x3 grid, offsets 0/20/40 %, and each sprite of a sprite sheet; windows less than 15 % opaque or of one colour, luma standard deviation below 4 of 255, are left out because they carry no content): R-window vs whole C (C is a crop of R), whole R vs C-window (R pasted into C), R-window vs C-window (shared part); never below embedding_cosine.
 - local_inliers: ORB-style local features (FAST-9 corners on a 1.2x image pyramid, contrast threshold 20, lowered to 8 on pyramid levels with too few corners such as flat art; 256-bit steered BRIEF descriptors; on a working copy whose long side is 320 to 1024 px and whose short side is at least 96 px when the long side can grow to 1024 px, so sprite strips have room for patches; 500 per 512 x 512 px of working copy, at least 500 and at most 2,000, spread over a grid of 32-px cells, so a small picture pasted into a large scene keeps its detail and its share of keypoints; images with transparency are padded with transparent grey and keep only keypoints whose patch is at least 50 % opaque, so the outline of a sprite counts, also where it touches the file's border) are matched between R (as is and mirrored) and C (Hamming distance <= 64 bits, Lowe ratio 0.8, one match per C keypoint; local_matches counts them); a similarity transform (rotation, uniform scale, shift) is fitted by RANSAC (500 fixed-seed iterations), and local_inliers counts the matches it maps within 2 % of C's diagonal with consistent keypoint orientation (30 degrees) and size (factor 2). Besides random pairs of matches, every match also proposes the transform given by its own keypoint scale and orientation (refitted on the matches it explains), so a copy whose inliers are a few % of the matches, as when it is pasted into a busy picture, is still found. With 6 or more inliers the transform is refitted on the matches within a half, then a quarter of that tolerance (at least 1.5 px), so that near-miss matches of a repetitive texture (a star field) do not turn it, and R's outline is mapped into C: local_box is its bounding box there, local_coverage the share of R's area inside C, local_mirrored whether R had to be mirrored.
-- pixel_correlation: with that transform, R's pixels are placed in C and compared: both fingerprints keep a grey-level thumbnail (luma over neutral grey, long side 160 px, area-averaged, with its opacity); on a grid in R's frame at half the resolution at which the coarser of the two thumbnails shows R, the Pearson correlation of R's grey levels (pixels at least 90 % opaque) with C's (bilinear, opaque pixels), best of 9 sub-pixel shifts (0 or ±0.5 of C's thumbnail pixel); no value below 32 compared pixels or over flat pixels. Keypoints say 'same kind of picture'; sprites of one art style share a dozen keypoints in one geometry without sharing their pixels, a crop or a paste keeps them.
+- pixel_correlation: with that transform, R's pixels are placed in C and compared: both fingerprints keep a grey-level thumbnail (luma over neutral grey, long side 160 px, area-averaged, with its opacity); on a grid in R's frame at half the resolution at which the coarser of the two thumbnails shows R, the Pearson correlation of R's grey levels (pixels at least 90 % opaque) with C's (bilinear, opaque pixels), best of 9 sub-pixel shifts (0 or ±0.5 of C's thumbnail pixel); no value below 32 compared pixels or over flat pixels. pixel_detail_correlation: the same correlation, at the same shift, of the detail: each grid value minus the mean of its 3x3 neighbourhood, over the grid cells whose whole neighbourhood was compared (two smooth glows on black, such as two galaxies, correlate as wholes; their detail does not). Keypoints say 'same kind of picture'; sprites of one art style share a dozen keypoints in one geometry without sharing their pixels, a crop or a paste keeps them.
 Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic regression
   score = sigmoid(bias + sum of w_i * f_i), every weight >= 0 so that no signal can lower the score (monotone), over
   f1 pdq_similarity = max(0, 1 - pdq_distance/128) * min(pdq_quality, 50)/50 (damped for low-detail images, whose hashes are unreliable),
@@ -64,9 +75,10 @@ Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic reg
   f6 local_inlier_log = min(1, ln(1 + max(local_inliers - 5, 0)) / ln(51)) (keeps growing with the evidence up to 55 inliers),
   f7 local_coverage when local_inliers > 5, else 0,
   f8 local_spread = sqrt(share of R's area spanned by the bounding box of the inliers' positions in R) when local_inliers > 5, else 0 (a copy's inliers cover the part of R it shows; chance consensus sets cluster in a few % of it),
-  f9 pixel_agreement = clamp((pixel_correlation - 0.6) / 0.35, 0, 1) when local_inliers > 5, else 0 (0 up to about the median of unrelated images that passed geometric verification on the benchmark, 1 from 0.95).
+  f9 pixel_agreement = clamp((pixel_correlation - 0.6) / 0.35, 0, 1) x clamp((pixel_detail_correlation - 0.2) / 0.4, 0, 1) when local_inliers > 5, else 0 (the first factor is 0 up to about the median of unrelated images that passed geometric verification on the benchmark, 1 from 0.95; the second 0 up to 0.2, where the detail of unrelated verified pairs lies (median 0.05), 1 from 0.6, and 1 when the detail could not be compared).
 The weights and bias are in models/calibration.json (built into the program). They were fitted with scikit-learn (L2, C = 10) on the training half of Xiezhi's copy-detection benchmark (bench/detect: real images from Debian packages, 12 kinds of edited copies, unrelated images; references split in halves by a hash of their bytes): positives are each edited copy paired with its own reference, negatives every pair the shortlist proposed for an unrelated image. Pairs of an edited copy with another reference are left out of the fit because references of the benchmark can share content with each other (variants of one portrait, cards of one deck), so such a pair is not a clean negative. The score is thus an estimate of the probability that the candidate is a copy of the reference at the benchmark's mix of copies and unrelated images; the precision and recall measured at the thresholds the product uses (0.5, 0.9, 0.99), on the held-out half only, overall and per kind of edit, are in models/METHOD-error-rates.md.
-Ranking: each candidate is compared in full with the references shortlisted for it: the 16 nearest distinct references of each of its embeddings (whole image and windows) in the reference index, every reference within PDQ distance 62, and the 8 references with the most keypoint votes (each of C's descriptors votes for the reference holding its nearest descriptor within 48 bits, when no other reference holds one within 0.85 of that distance; 3 votes at least), so that a small sprite pasted into a large scene, which no window resembles as a whole, is still compared; matches are ranked by this score.";
+The logit (bias + sum of w_i * f_i; infinite for identical bytes or pixels) orders as the score does but keeps telling strong matches apart where the score rounds to 1.00: the benchmark ranks by it, and so does the choice of an animation's best-matching frame.
+Shortlist: each candidate is compared in full with the references shortlisted for it: the 16 nearest distinct references of each of its embeddings (whole image and windows) in the reference index, every reference within PDQ distance 62, and the 8 references with the most keypoint votes (each of C's descriptors votes for the reference holding its nearest descriptor within 48 bits, when no other reference holds one within 0.85 of that distance; 3 votes at least), so that a small sprite pasted into a large scene, which no window resembles as a whole, is still compared; matches are ranked by this score.";
 
 /// Raw comparison signals between a reference and a candidate fingerprint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +136,9 @@ pub struct Signals {
     /// Thumbnail pixels that correlation was computed over.
     #[serde(default)]
     pub pixel_compared: u32,
+    /// The same comparison on the detail (high-pass) of the grey levels.
+    #[serde(default)]
+    pub pixel_detail_correlation: Option<f32>,
 }
 
 pub const KIND_WHOLE: &str = "whole image";
@@ -224,6 +239,7 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         local_spread: lm.spread,
         pixel_correlation: pixels.map(|p| p.correlation),
         pixel_compared: pixels.map_or(0, |p| u32::try_from(p.pixels).unwrap_or(u32::MAX)),
+        pixel_detail_correlation: pixels.and_then(|p| p.detail),
     }
 }
 
@@ -240,14 +256,27 @@ pub fn local_term(s: &Signals) -> f32 {
     (s.local_inliers.saturating_sub(LOCAL_INLIERS_NONE) as f32 / span).clamp(0.0, 1.0)
 }
 
-/// 0 up to [`PIXEL_CORRELATION_NONE`], 1 from [`PIXEL_CORRELATION_FULL`]; 0 without
-/// a verified geometry (the correlation is only computed along one).
+/// 0 up to [`PIXEL_CORRELATION_NONE`], 1 from [`PIXEL_CORRELATION_FULL`], times the
+/// agreement of the detail ([`detail_term`]); 0 without a verified geometry (the
+/// correlation is only computed along one).
 pub fn pixel_term(s: &Signals) -> f32 {
     match s.pixel_correlation {
         Some(c) if s.local_inliers > LOCAL_INLIERS_NONE && c.is_finite() => {
-            ((c - PIXEL_CORRELATION_NONE) / (PIXEL_CORRELATION_FULL - PIXEL_CORRELATION_NONE)).clamp(0.0, 1.0)
+            let plain =
+                ((c - PIXEL_CORRELATION_NONE) / (PIXEL_CORRELATION_FULL - PIXEL_CORRELATION_NONE)).clamp(0.0, 1.0);
+            plain * detail_term(s)
         }
         _ => 0.0,
+    }
+}
+
+/// 0 up to [`PIXEL_DETAIL_NONE`], 1 from [`PIXEL_DETAIL_FULL`]; [`PIXEL_DETAIL_UNKNOWN`]
+/// when the detail could not be compared (too few cells with a full neighbourhood, or
+/// flat detail). Two smooth glows on black correlate as wholes; their detail does not.
+pub fn detail_term(s: &Signals) -> f32 {
+    match s.pixel_detail_correlation {
+        Some(d) if d.is_finite() => ((d - PIXEL_DETAIL_NONE) / (PIXEL_DETAIL_FULL - PIXEL_DETAIL_NONE)).clamp(0.0, 1.0),
+        _ => PIXEL_DETAIL_UNKNOWN,
     }
 }
 
@@ -304,7 +333,17 @@ pub fn features(s: &Signals) -> [f32; 9] {
     ]
 }
 
-/// The score in 0..=1 that ranks matches and is shown (see [`METHOD`]): 1.0 for
+/// What orders matches: the calibrated score's logit, `+inf` for identical bytes or
+/// pixels. It ranks as [`score`] does, but the score, a sigmoid in `f32`, rounds to
+/// exactly 1.0 from a logit of about 17 and would tie strong matches.
+pub fn strength(s: &Signals) -> f32 {
+    if s.exact_bytes || s.exact_pixels {
+        return f32::INFINITY;
+    }
+    calibration().logit(&features(s))
+}
+
+/// The score in 0..=1 that is shown (matches are ranked by [`strength`]) (see [`METHOD`]): 1.0 for
 /// identical bytes or pixels, else the logistic regression of [`calibration`]
 /// over [`features`], whose measured error rates are [`ERROR_RATES`].
 pub fn score(s: &Signals) -> f32 {
@@ -358,6 +397,9 @@ fn local_phrase(s: &Signals) -> String {
                     "; placed there, the reference's grey levels correlate {c:.2} with the candidate's over {} thumbnail pixels (1 = same pixels)",
                     thousands(s.pixel_compared as usize)
                 ));
+                if let Some(d) = s.pixel_detail_correlation {
+                    out.push_str(&format!(", their fine detail {d:.2}"));
+                }
             }
             out
         }
@@ -493,6 +535,79 @@ mod tests {
     }
 
     #[test]
+    fn strength_orders_matches_whose_score_rounds_to_one() {
+        let strong = |pixels: f32| Signals {
+            exact_bytes: false,
+            exact_pixels: false,
+            pdq_distance: 0,
+            pdq_transform: "identity".into(),
+            pdq_quality: 100,
+            same_model: true,
+            embedding_cosine: 1.0,
+            region_cosine: 1.0,
+            region_kind: KIND_WHOLE.into(),
+            region_box: None,
+            local_matches: 600,
+            local_inliers: 400,
+            local_box: Some([0, 0, 99, 99]),
+            local_coverage: 1.0,
+            local_mirrored: false,
+            local_transform: Some([1.0, 0.0, 0.0, 0.0]),
+            local_spread: 1.0,
+            pixel_correlation: Some(pixels),
+            pixel_compared: 500,
+            pixel_detail_correlation: Some(0.9),
+        };
+        let (best, less) = (strong(0.99), strong(0.8));
+        assert!(strength(&best) > strength(&less));
+        assert!(score(&best) >= score(&less));
+        let mut exact = less.clone();
+        exact.exact_pixels = true;
+        assert_eq!(strength(&exact), f32::INFINITY);
+        assert_eq!(score(&exact), 1.0);
+    }
+
+    #[test]
+    fn detail_gates_the_pixel_term_and_unknown_detail_keeps_it() {
+        let mut s = Signals {
+            exact_bytes: false,
+            exact_pixels: false,
+            pdq_distance: 120,
+            pdq_transform: "identity".into(),
+            pdq_quality: 100,
+            same_model: true,
+            embedding_cosine: 0.4,
+            region_cosine: 0.6,
+            region_kind: KIND_WHOLE.into(),
+            region_box: None,
+            local_matches: 60,
+            local_inliers: 20,
+            local_box: Some([0, 0, 99, 99]),
+            local_coverage: 0.5,
+            local_mirrored: false,
+            local_transform: Some([1.0, 0.0, 0.0, 0.0]),
+            local_spread: 0.5,
+            pixel_correlation: Some(0.97),
+            pixel_compared: 500,
+            pixel_detail_correlation: None,
+        };
+        assert_eq!(pixel_term(&s), 1.0);
+        let mut last = -1.0;
+        for d in [-0.5, 0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.9] {
+            s.pixel_detail_correlation = Some(d);
+            let t = pixel_term(&s);
+            assert!(t >= last && (0.0..=1.0).contains(&t), "{d}: {t}");
+            last = t;
+        }
+        s.pixel_detail_correlation = Some(PIXEL_DETAIL_NONE);
+        assert_eq!(pixel_term(&s), 0.0);
+        s.pixel_detail_correlation = Some(PIXEL_DETAIL_FULL);
+        assert_eq!(pixel_term(&s), 1.0);
+        s.pixel_detail_correlation = Some(f32::NAN);
+        assert_eq!(pixel_term(&s), PIXEL_DETAIL_UNKNOWN);
+    }
+
+    #[test]
     fn features_are_monotone_in_inliers_and_bounded() {
         let mut s = Signals {
             exact_bytes: false,
@@ -514,6 +629,7 @@ mod tests {
             local_spread: 0.0,
             pixel_correlation: Some(0.97),
             pixel_compared: 500,
+            pixel_detail_correlation: None,
         };
         let mut last = features(&s);
         assert!(last[4..].iter().all(|v| *v == 0.0), "{last:?}");

@@ -39,6 +39,10 @@ pub struct PixelCheck {
     pub correlation: f32,
     /// Thumbnail pixels compared.
     pub pixels: usize,
+    /// Correlation of the detail (each grid value minus the mean of its 3x3
+    /// neighbourhood) at the same alignment; `None` below [`MIN_PIXELS`] cells with a
+    /// full neighbourhood or over flat detail.
+    pub detail: Option<f32>,
 }
 
 type Plane = ImageBuffer<LumaA<u8>, Vec<u8>>;
@@ -123,9 +127,11 @@ pub fn pixel_correlation(
     );
     let mut best: Option<PixelCheck> = None;
     let mut pairs: Vec<(f32, f32)> = Vec::with_capacity((gw * gh) as usize);
+    let mut cells: Vec<Option<(f32, f32)>> = vec![None; (gw * gh) as usize];
     for dy in SHIFTS {
         for dx in SHIFTS {
             pairs.clear();
+            cells.iter_mut().for_each(|c| *c = None);
             for v in 0..gh {
                 for u in 0..gw {
                     let g = grid.get_pixel(u, v).0;
@@ -141,6 +147,7 @@ pub fn pixel_correlation(
                     if let Some((l, al)) = sample(&cp, cx, cy) {
                         if al >= OPAQUE_CANDIDATE {
                             pairs.push((f32::from(g[0]), l));
+                            cells[(v * gw + u) as usize] = Some((f32::from(g[0]), l));
                         }
                     }
                 }
@@ -150,12 +157,41 @@ pub fn pixel_correlation(
                     best = Some(PixelCheck {
                         correlation: c,
                         pixels: pairs.len(),
+                        detail: detail_correlation(&cells, gw, gh),
                     });
                 }
             }
         }
     }
     best
+}
+
+/// Correlation of the high-pass residuals of compared grid cells whose 3x3
+/// neighbourhood is compared in full: a smooth glow on black correlates with
+/// another smooth glow, its detail does not.
+fn detail_correlation(cells: &[Option<(f32, f32)>], gw: u32, gh: u32) -> Option<f32> {
+    let mut residuals = Vec::new();
+    for v in 1..gh.saturating_sub(1) {
+        for u in 1..gw.saturating_sub(1) {
+            let (mut sr, mut sc) = (0f32, 0f32);
+            let mut full = true;
+            for j in v - 1..=v + 1 {
+                for i in u - 1..=u + 1 {
+                    match cells[(j * gw + i) as usize] {
+                        Some((r, c)) => {
+                            sr += r;
+                            sc += c;
+                        }
+                        None => full = false,
+                    }
+                }
+            }
+            if let (true, Some((r, c))) = (full, cells[(v * gw + u) as usize]) {
+                residuals.push((r - sr / 9.0, c - sc / 9.0));
+            }
+        }
+    }
+    correlation(&residuals)
 }
 
 /// Pearson correlation; `None` for too few pairs or a flat side (nothing to correlate).

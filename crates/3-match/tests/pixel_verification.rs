@@ -78,3 +78,54 @@ fn a_cropped_photo_keeps_its_pixels_and_old_fingerprints_give_no_verdict() {
     assert_eq!(s.pixel_correlation, None);
     assert_eq!(pixel_feature(&s), 0.0);
 }
+
+/// A smooth picture (the low frequencies of one photo) carrying the fine detail of another.
+fn glow_with_detail(glow: &image::DynamicImage, detail: &image::DynamicImage, side: u32) -> image::DynamicImage {
+    let base = glow
+        .resize_exact(side, side, FilterType::Triangle)
+        .blur(12.0)
+        .to_luma8();
+    let fine = detail.resize_exact(side, side, FilterType::Triangle).to_luma8();
+    let smooth = image::DynamicImage::ImageLuma8(fine.clone()).blur(3.0).to_luma8();
+    let out = image::GrayImage::from_fn(side, side, |x, y| {
+        let high = f32::from(fine.get_pixel(x, y).0[0]) - f32::from(smooth.get_pixel(x, y).0[0]);
+        image::Luma([(f32::from(base.get_pixel(x, y).0[0]) + 0.6 * high).clamp(0.0, 255.0) as u8])
+    });
+    image::DynamicImage::ImageLuma8(out)
+}
+
+#[test]
+fn shared_smooth_shading_with_other_detail_is_no_pixel_agreement() {
+    // What galaxies on black do: their smooth glows correlate as wholes, their detail
+    // does not. Here both pictures share the blurred shape of one photo and carry the
+    // fine texture of two other photos; a re-encoded copy keeps its own detail.
+    let fp = Fingerprinter::new_default().expect("model");
+    let assets = root().join("demo/assets");
+    let glow = open(&assets.join("references/chelsea.jpg"));
+    let grass = open(&assets.join("distractors/grass.jpg"));
+    let bricks = open(&assets.join("distractors/brick-wall.jpg"));
+    let a = glow_with_detail(&glow, &grass, 320);
+    let b = glow_with_detail(&glow, &bricks, 320);
+    let reference = fp.fingerprint(&png(&a)).expect("reference");
+    let identity = [1.0, 0.0, 0.0, 0.0];
+
+    let copy = fp.fingerprint(&jpeg(&a, 70)).expect("copy");
+    let same = pixel_correlation(&reference, &copy, identity, false).expect("comparable");
+    let other = fp.fingerprint(&png(&b)).expect("look-alike");
+    let alike = pixel_correlation(&reference, &other, identity, false).expect("comparable");
+    println!("copy: {same:?}\nlook-alike: {alike:?}");
+    assert!(same.correlation > 0.95 && alike.correlation > 0.8, "{same:?} {alike:?}");
+    let (d_same, d_alike) = (same.detail.expect("detail"), alike.detail.expect("detail"));
+    assert!(d_same > xiezhi_match::PIXEL_DETAIL_FULL, "{d_same}");
+    assert!(d_alike < xiezhi_match::PIXEL_DETAIL_NONE, "{d_alike}");
+
+    // Through the features: the look-alike's pixel term is gone, the copy's is whole.
+    let mut s = compare(&reference, &copy);
+    s.local_inliers = s.local_inliers.max(xiezhi_match::LOCAL_INLIERS_FULL);
+    s.pixel_correlation = Some(same.correlation);
+    s.pixel_detail_correlation = same.detail;
+    assert_eq!(pixel_feature(&s), 1.0);
+    s.pixel_correlation = Some(alike.correlation);
+    s.pixel_detail_correlation = alike.detail;
+    assert_eq!(pixel_feature(&s), 0.0);
+}

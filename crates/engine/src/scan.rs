@@ -163,7 +163,7 @@ fn compare_frames(
         for i in chosen {
             let signals = xiezhi_match::compare(&*shortlist.fingerprint(case, i)?, view);
             match best.iter_mut().find(|(j, ..)| *j == i) {
-                Some(slot) if xiezhi_match::score(&slot.1) >= xiezhi_match::score(&signals) => {}
+                Some(slot) if xiezhi_match::strength(&slot.1) >= xiezhi_match::strength(&signals) => {}
                 Some(slot) => *slot = (i, signals, frame),
                 None => best.push((i, signals, frame)),
             }
