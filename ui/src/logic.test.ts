@@ -182,5 +182,10 @@ describe('signal rows', () => {
     });
     const other = explainSignals({ ...base, local_inliers: 14, pixel_correlation: 0.35, pixel_compared: 500 });
     expect(other.at(-1)?.meaning).toMatch(/not the same pixels$/);
+    const copy = explainSignals({ ...base, local_inliers: 30, pixel_correlation: 0.97, pixel_detail_correlation: 0.91 });
+    expect(copy.at(-1)?.value).toBe('correlation 0.97, detail 0.91');
+    expect(copy.at(-1)?.meaning).toMatch(/the same pixels$/);
+    const glow = explainSignals({ ...base, local_inliers: 9, pixel_correlation: 0.9, pixel_detail_correlation: 0.05 });
+    expect(glow.at(-1)?.meaning).toMatch(/shading agrees but not the fine detail/);
   });
 });

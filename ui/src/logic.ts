@@ -188,12 +188,21 @@ export function explainSignals(s: Signals): { name: string; value: string; meani
   }
   if (s.pixel_correlation !== undefined && s.pixel_correlation !== null) {
     const c = s.pixel_correlation;
+    const d = s.pixel_detail_correlation;
+    const known = d !== undefined && d !== null;
+    // Below 0.2 the fine detail disagrees (xiezhi_match::PIXEL_DETAIL_NONE): shading alike, drawing not.
+    const verdict =
+      c > 0.6 && known && d <= 0.2
+        ? 'the overall shading agrees but not the fine detail (a look-alike, not the same pixels)'
+        : c >= 0.95
+          ? 'the same pixels'
+          : c > 0.6
+            ? 'partly the same pixels (recoloured, re-drawn or a loose fit)'
+            : 'not the same pixels';
     rows.push({
       name: 'Pixel check',
-      value: `correlation ${c.toFixed(2)}`,
-      meaning: `the reference placed where the keypoints put it, grey levels compared over ${s.pixel_compared ?? 0} thumbnail pixels: ${
-        c >= 0.95 ? 'the same pixels' : c > 0.6 ? 'partly the same pixels (recoloured, re-drawn or a loose fit)' : 'not the same pixels'
-      }`,
+      value: `correlation ${c.toFixed(2)}${known ? `, detail ${d.toFixed(2)}` : ''}`,
+      meaning: `the reference placed where the keypoints put it, grey levels compared over ${s.pixel_compared ?? 0} thumbnail pixels: ${verdict}`,
     });
   }
   return rows;
