@@ -2,6 +2,7 @@
 //! combines the signals into one score and explains it in a plain sentence.
 
 mod calibration;
+mod explain;
 pub mod index;
 pub mod keypoint_index;
 mod local;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use xiezhi_fingerprint::{hamming, Fingerprint, PdqHash, DIHEDRAL_NAMES};
 
 pub use calibration::{calibration, Calibration, ERROR_RATES};
+pub use explain::{explain, explain_among, Standing};
 pub use index::{IndexEntry, IndexError, ReferenceIndex};
 pub use keypoint_index::{KeypointIndex, KeypointIndexBuilder};
 pub use local::{verify, LocalMatch, MIN_INLIERS_FOR_GEOMETRY};
@@ -354,262 +356,13 @@ pub fn score(s: &Signals) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
-fn transform_phrase(t: &str) -> &str {
-    match t {
-        "rot90_ccw" => " after rotating the reference 90° counter-clockwise",
-        "rot180" => " after rotating the reference 180°",
-        "rot90_cw" => " after rotating the reference 90° clockwise",
-        "flip_vertical" => " after flipping the reference upside down",
-        "mirror" => " after mirroring the reference",
-        "transpose" => " after transposing the reference (mirror + rotation)",
-        "transverse" => " after anti-transposing the reference (mirror + rotation)",
-        _ => "",
-    }
-}
-
-fn corners(b: &[u32; 4]) -> String {
-    format!(
-        "({},{})–({},{})",
-        b[0],
-        b[1],
-        b[0].saturating_add(b[2]),
-        b[1].saturating_add(b[3])
-    )
-}
-
-/// The local-feature clause of [`explain`] (starts with "; ").
-fn local_phrase(s: &Signals) -> String {
-    if s.local_matches == 0 {
-        return String::new();
-    }
-    let mirrored = if s.local_mirrored { " (mirrored)" } else { "" };
-    match (&s.local_box, s.local_inliers > LOCAL_INLIERS_NONE) {
-        (Some(b), true) => {
-            let mut out = format!(
-                "; {:.0} % of the reference{} found at {}, {} matching keypoints in one consistent geometry",
-                s.local_coverage * 100.0,
-                mirrored,
-                corners(b),
-                s.local_inliers,
-            );
-            if let Some(c) = s.pixel_correlation {
-                out.push_str(&format!(
-                    "; placed there, the reference's grey levels correlate {c:.2} with the candidate's over {} thumbnail pixels (1 = same pixels)",
-                    thousands(s.pixel_compared as usize)
-                ));
-                if let Some(d) = s.pixel_detail_correlation {
-                    out.push_str(&format!(", their fine detail {d:.2}"));
-                }
-            }
-            out
-        }
-        _ => format!(
-            "; local features: {} of {} tentative keypoint matches agree on one geometry (no geometric confirmation)",
-            s.local_inliers, s.local_matches
-        ),
-    }
-}
-
-/// Where a reference stands among the references a candidate was checked
-/// against, for [`explain_among`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Standing {
-    /// 1 for the reference whose global embedding is the most similar to the
-    /// candidate's, 2 for the next, ...
-    pub rank: usize,
-    /// How many references the candidate was checked against (the whole case).
-    pub references: usize,
-}
-
-/// 12408 -> "12,408".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
-}
-
-fn standing_phrase(st: &Standing) -> String {
-    match (st.rank, st.references) {
-        (_, 0 | 1) => ", the only reference".into(),
-        (1, n) => format!(", nearest of {} references", thousands(n)),
-        (r, n) => format!(", {} nearest of {} references", ordinal(r), thousands(n)),
-    }
-}
-
-/// One plain sentence describing the signals, for a judge.
-pub fn explain(s: &Signals) -> String {
-    sentence(s, None)
-}
-
-/// [`explain`], also saying where the reference stands among all the
-/// references ("embedding similarity 0.91, nearest of 12,408 references").
-pub fn explain_among(s: &Signals, standing: Standing) -> String {
-    sentence(s, Some(standing))
-}
-
-fn sentence(s: &Signals, standing: Option<Standing>) -> String {
-    if s.exact_bytes {
-        return "Identical file: the SHA-256 digests of both files are equal.".into();
-    }
-    if s.exact_pixels {
-        return "Identical pixels: the files differ only in encoding or metadata.".into();
-    }
-    // The winning transform only means something when the hashes match.
-    let transform = if s.pdq_distance <= PDQ_MATCH_THRESHOLD {
-        transform_phrase(&s.pdq_transform)
-    } else {
-        ""
-    };
-    let mut out = format!(
-        "PDQ distance {}/256{} (same-picture threshold {})",
-        s.pdq_distance, transform, PDQ_MATCH_THRESHOLD
-    );
-    if s.pdq_quality < PDQ_MIN_QUALITY {
-        out.push_str(&format!(
-            ", less reliable because the image has little detail (quality {})",
-            s.pdq_quality
-        ));
-    }
-    if !s.same_model {
-        out.push_str("; the embeddings come from different models and were not compared");
-        out.push_str(&local_phrase(s));
-        out.push('.');
-        return out;
-    }
-    out.push_str(&format!("; embedding similarity {:.2}", s.embedding_cosine));
-    if let Some(st) = &standing {
-        out.push_str(&standing_phrase(st));
-    }
-    let region = match (s.region_kind.as_str(), &s.region_box) {
-        (KIND_CROP, Some(b)) => Some(format!("the candidate matches the reference's area {}", corners(b))),
-        (KIND_PASTE, Some(b)) => Some(format!(
-            "the whole reference appears inside the candidate at {}",
-            corners(b)
-        )),
-        (KIND_SHARED, Some(b)) => Some(format!(
-            "a part of the reference matches the candidate's area {}",
-            corners(b)
-        )),
-        _ => None,
-    };
-    if let Some(r) = region {
-        out.push_str(&format!("; best region: {r} with similarity {:.2}", s.region_cosine));
-    }
-    out.push_str(&local_phrase(s));
-    out.push('.');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn counts_and_ranks_read_naturally() {
-        assert_eq!(thousands(12408), "12,408");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000_000), "1,000,000");
-        assert_eq!(ordinal(1), "1st");
-        assert_eq!(ordinal(2), "2nd");
-        assert_eq!(ordinal(3), "3rd");
-        assert_eq!(ordinal(11), "11th");
-        assert_eq!(ordinal(22), "22nd");
-        assert_eq!(ordinal(113), "113th");
-    }
-
-    #[test]
-    fn strength_orders_matches_whose_score_rounds_to_one() {
-        let strong = |pixels: f32| Signals {
-            exact_bytes: false,
-            exact_pixels: false,
-            pdq_distance: 0,
-            pdq_transform: "identity".into(),
-            pdq_quality: 100,
-            same_model: true,
-            embedding_cosine: 1.0,
-            region_cosine: 1.0,
-            region_kind: KIND_WHOLE.into(),
-            region_box: None,
-            local_matches: 600,
-            local_inliers: 400,
-            local_box: Some([0, 0, 99, 99]),
-            local_coverage: 1.0,
-            local_mirrored: false,
-            local_transform: Some([1.0, 0.0, 0.0, 0.0]),
-            local_spread: 1.0,
-            pixel_correlation: Some(pixels),
-            pixel_compared: 500,
-            pixel_detail_correlation: Some(0.9),
-        };
-        let (best, less) = (strong(0.99), strong(0.8));
-        assert!(strength(&best) > strength(&less));
-        assert!(score(&best) >= score(&less));
-        let mut exact = less.clone();
-        exact.exact_pixels = true;
-        assert_eq!(strength(&exact), f32::INFINITY);
-        assert_eq!(score(&exact), 1.0);
-    }
-
-    #[test]
-    fn detail_gates_the_pixel_term_and_unknown_detail_keeps_it() {
-        let mut s = Signals {
-            exact_bytes: false,
-            exact_pixels: false,
-            pdq_distance: 120,
-            pdq_transform: "identity".into(),
-            pdq_quality: 100,
-            same_model: true,
-            embedding_cosine: 0.4,
-            region_cosine: 0.6,
-            region_kind: KIND_WHOLE.into(),
-            region_box: None,
-            local_matches: 60,
-            local_inliers: 20,
-            local_box: Some([0, 0, 99, 99]),
-            local_coverage: 0.5,
-            local_mirrored: false,
-            local_transform: Some([1.0, 0.0, 0.0, 0.0]),
-            local_spread: 0.5,
-            pixel_correlation: Some(0.97),
-            pixel_compared: 500,
-            pixel_detail_correlation: None,
-        };
-        assert_eq!(pixel_term(&s), 1.0);
-        let mut last = -1.0;
-        for d in [-0.5, 0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.9] {
-            s.pixel_detail_correlation = Some(d);
-            let t = pixel_term(&s);
-            assert!(t >= last && (0.0..=1.0).contains(&t), "{d}: {t}");
-            last = t;
-        }
-        s.pixel_detail_correlation = Some(PIXEL_DETAIL_NONE);
-        assert_eq!(pixel_term(&s), 0.0);
-        s.pixel_detail_correlation = Some(PIXEL_DETAIL_FULL);
-        assert_eq!(pixel_term(&s), 1.0);
-        s.pixel_detail_correlation = Some(f32::NAN);
-        assert_eq!(pixel_term(&s), PIXEL_DETAIL_UNKNOWN);
-    }
-
-    #[test]
-    fn features_are_monotone_in_inliers_and_bounded() {
-        let mut s = Signals {
+    /// A comparison with middling global signals and no local evidence yet.
+    fn unverified() -> Signals {
+        Signals {
             exact_bytes: false,
             exact_pixels: false,
             pdq_distance: 120,
@@ -630,7 +383,65 @@ mod tests {
             pixel_correlation: Some(0.97),
             pixel_compared: 500,
             pixel_detail_correlation: None,
+        }
+    }
+
+    /// The same, verified: 20 inliers placing half of the reference.
+    fn verified() -> Signals {
+        Signals {
+            local_inliers: 20,
+            local_box: Some([0, 0, 99, 99]),
+            local_coverage: 0.5,
+            local_transform: Some([1.0, 0.0, 0.0, 0.0]),
+            local_spread: 0.5,
+            ..unverified()
+        }
+    }
+
+    #[test]
+    fn strength_orders_matches_whose_score_rounds_to_one() {
+        let strong = |pixels: f32| Signals {
+            pdq_distance: 0,
+            embedding_cosine: 1.0,
+            region_cosine: 1.0,
+            local_inliers: 400,
+            local_coverage: 1.0,
+            local_spread: 1.0,
+            pixel_correlation: Some(pixels),
+            pixel_detail_correlation: Some(0.9),
+            ..verified()
         };
+        let (best, less) = (strong(0.99), strong(0.8));
+        assert!(strength(&best) > strength(&less));
+        assert!(score(&best) >= score(&less));
+        let mut exact = less.clone();
+        exact.exact_pixels = true;
+        assert_eq!(strength(&exact), f32::INFINITY);
+        assert_eq!(score(&exact), 1.0);
+    }
+
+    #[test]
+    fn detail_gates_the_pixel_term_and_unknown_detail_keeps_it() {
+        let mut s = verified();
+        assert_eq!(pixel_term(&s), 1.0);
+        let mut last = -1.0;
+        for d in [-0.5, 0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.9] {
+            s.pixel_detail_correlation = Some(d);
+            let t = pixel_term(&s);
+            assert!(t >= last && (0.0..=1.0).contains(&t), "{d}: {t}");
+            last = t;
+        }
+        s.pixel_detail_correlation = Some(PIXEL_DETAIL_NONE);
+        assert_eq!(pixel_term(&s), 0.0);
+        s.pixel_detail_correlation = Some(PIXEL_DETAIL_FULL);
+        assert_eq!(pixel_term(&s), 1.0);
+        s.pixel_detail_correlation = Some(f32::NAN);
+        assert_eq!(pixel_term(&s), PIXEL_DETAIL_UNKNOWN);
+    }
+
+    #[test]
+    fn features_are_monotone_in_inliers_and_bounded() {
+        let mut s = unverified();
         let mut last = features(&s);
         assert!(last[4..].iter().all(|v| *v == 0.0), "{last:?}");
         for n in 1..=600 {

@@ -1,0 +1,184 @@
+//! The plain sentence that explains a comparison's signals to a reader of the report.
+
+use crate::{Signals, KIND_CROP, KIND_PASTE, KIND_SHARED, LOCAL_INLIERS_NONE, PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY};
+
+fn transform_phrase(t: &str) -> &str {
+    match t {
+        "rot90_ccw" => " after rotating the reference 90° counter-clockwise",
+        "rot180" => " after rotating the reference 180°",
+        "rot90_cw" => " after rotating the reference 90° clockwise",
+        "flip_vertical" => " after flipping the reference upside down",
+        "mirror" => " after mirroring the reference",
+        "transpose" => " after transposing the reference (mirror + rotation)",
+        "transverse" => " after anti-transposing the reference (mirror + rotation)",
+        _ => "",
+    }
+}
+
+fn corners(b: &[u32; 4]) -> String {
+    format!(
+        "({},{})–({},{})",
+        b[0],
+        b[1],
+        b[0].saturating_add(b[2]),
+        b[1].saturating_add(b[3])
+    )
+}
+
+/// The local-feature clause of [`explain`] (starts with "; ").
+fn local_phrase(s: &Signals) -> String {
+    if s.local_matches == 0 {
+        return String::new();
+    }
+    let mirrored = if s.local_mirrored { " (mirrored)" } else { "" };
+    match (&s.local_box, s.local_inliers > LOCAL_INLIERS_NONE) {
+        (Some(b), true) => {
+            let mut out = format!(
+                "; {:.0} % of the reference{} found at {}, {} matching keypoints in one consistent geometry",
+                s.local_coverage * 100.0,
+                mirrored,
+                corners(b),
+                s.local_inliers,
+            );
+            if let Some(c) = s.pixel_correlation {
+                out.push_str(&format!(
+                    "; placed there, the reference's grey levels correlate {c:.2} with the candidate's over {} thumbnail pixels (1 = same pixels)",
+                    thousands(s.pixel_compared as usize)
+                ));
+                if let Some(d) = s.pixel_detail_correlation {
+                    out.push_str(&format!(", their fine detail {d:.2}"));
+                }
+            }
+            out
+        }
+        _ => format!(
+            "; local features: {} of {} tentative keypoint matches agree on one geometry (no geometric confirmation)",
+            s.local_inliers, s.local_matches
+        ),
+    }
+}
+
+/// Where a reference stands among the references a candidate was checked
+/// against, for [`explain_among`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// 1 for the reference whose global embedding is the most similar to the
+    /// candidate's, 2 for the next, ...
+    pub rank: usize,
+    /// How many references the candidate was checked against (the whole case).
+    pub references: usize,
+}
+
+/// 12408 -> "12,408".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+fn standing_phrase(st: &Standing) -> String {
+    match (st.rank, st.references) {
+        (_, 0 | 1) => ", the only reference".into(),
+        (1, n) => format!(", nearest of {} references", thousands(n)),
+        (r, n) => format!(", {} nearest of {} references", ordinal(r), thousands(n)),
+    }
+}
+
+/// One plain sentence describing the signals, for a judge.
+pub fn explain(s: &Signals) -> String {
+    sentence(s, None)
+}
+
+/// [`explain`], also saying where the reference stands among all the
+/// references ("embedding similarity 0.91, nearest of 12,408 references").
+pub fn explain_among(s: &Signals, standing: Standing) -> String {
+    sentence(s, Some(standing))
+}
+
+fn sentence(s: &Signals, standing: Option<Standing>) -> String {
+    if s.exact_bytes {
+        return "Identical file: the SHA-256 digests of both files are equal.".into();
+    }
+    if s.exact_pixels {
+        return "Identical pixels: the files differ only in encoding or metadata.".into();
+    }
+    // The winning transform only means something when the hashes match.
+    let transform = if s.pdq_distance <= PDQ_MATCH_THRESHOLD {
+        transform_phrase(&s.pdq_transform)
+    } else {
+        ""
+    };
+    let mut out = format!(
+        "PDQ distance {}/256{} (same-picture threshold {})",
+        s.pdq_distance, transform, PDQ_MATCH_THRESHOLD
+    );
+    if s.pdq_quality < PDQ_MIN_QUALITY {
+        out.push_str(&format!(
+            ", less reliable because the image has little detail (quality {})",
+            s.pdq_quality
+        ));
+    }
+    if !s.same_model {
+        out.push_str("; the embeddings come from different models and were not compared");
+        out.push_str(&local_phrase(s));
+        out.push('.');
+        return out;
+    }
+    out.push_str(&format!("; embedding similarity {:.2}", s.embedding_cosine));
+    if let Some(st) = &standing {
+        out.push_str(&standing_phrase(st));
+    }
+    let region = match (s.region_kind.as_str(), &s.region_box) {
+        (KIND_CROP, Some(b)) => Some(format!("the candidate matches the reference's area {}", corners(b))),
+        (KIND_PASTE, Some(b)) => Some(format!(
+            "the whole reference appears inside the candidate at {}",
+            corners(b)
+        )),
+        (KIND_SHARED, Some(b)) => Some(format!(
+            "a part of the reference matches the candidate's area {}",
+            corners(b)
+        )),
+        _ => None,
+    };
+    if let Some(r) = region {
+        out.push_str(&format!("; best region: {r} with similarity {:.2}", s.region_cosine));
+    }
+    out.push_str(&local_phrase(s));
+    out.push('.');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_ranks_read_naturally() {
+        assert_eq!(thousands(12408), "12,408");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(ordinal(1), "1st");
+        assert_eq!(ordinal(2), "2nd");
+        assert_eq!(ordinal(3), "3rd");
+        assert_eq!(ordinal(11), "11th");
+        assert_eq!(ordinal(22), "22nd");
+        assert_eq!(ordinal(113), "113th");
+    }
+}
