@@ -1,6 +1,8 @@
 //! The plain sentence that explains a comparison's signals to a reader of the report.
 
-use crate::{Signals, KIND_CROP, KIND_PASTE, KIND_SHARED, LOCAL_INLIERS_NONE, PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY};
+use crate::{
+    pdq_counts, Signals, KIND_CROP, KIND_PASTE, KIND_SHARED, LOCAL_INLIERS_NONE, PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY,
+};
 
 fn transform_phrase(t: &str) -> &str {
     match t {
@@ -135,6 +137,9 @@ fn sentence(s: &Signals, standing: Option<Standing>) -> String {
             s.pdq_quality
         ));
     }
+    if !pdq_counts(s) && s.pdq_distance <= PDQ_MATCH_THRESHOLD {
+        out.push_str(", not counted: no keypoints confirm the turn, and flat art hashes alike when turned");
+    }
     if !s.same_model {
         out.push_str("; the embeddings come from different models and were not compared");
         out.push_str(&local_phrase(s));
@@ -168,6 +173,24 @@ fn sentence(s: &Signals, standing: Option<Standing>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turned_pdq_match_without_keypoints_is_said_not_to_count() {
+        let s = Signals {
+            pdq_distance: 16,
+            pdq_transform: "rot90_cw".into(),
+            local_matches: 40,
+            local_inliers: 3,
+            ..crate::tests::unverified()
+        };
+        let text = explain(&s);
+        assert!(
+            text.contains("90° clockwise (same-picture threshold 31), not counted: no keypoints confirm the turn"),
+            "{text}"
+        );
+        let confirmed = Signals { local_inliers: 30, ..s };
+        assert!(!explain(&confirmed).contains("not counted"));
+    }
 
     #[test]
     fn counts_and_ranks_read_naturally() {

@@ -72,6 +72,7 @@ Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic reg
   score = sigmoid(bias + sum of w_i * f_i), every weight >= 0 so that no signal can lower the score (monotone), over
   f1 pdq_similarity = max(0, 1 - pdq_distance/128) * min(pdq_quality, 50)/50 (damped for low-detail images, whose hashes are unreliable),
   f2 pdq_same_picture = min(pdq_quality, 50)/50 when pdq_distance <= 31, else 0,
+  both 0 when pdq_transform is neither identity nor mirror (a turn of the reference, or an upside-down flip) and local_inliers <= 5 (flat art such as flags hashes alike under those turns; a rotated copy keeps its keypoints, which are rotation-invariant),
   f3 embedding_cosine and f4 region_cosine (both 0 when the embeddings come from different models),
   f5 local_verified = clamp((local_inliers - 5) / 7, 0, 1) (0 up to 5 inliers, the most seen on unrelated test images; 1 from 12),
   f6 local_inlier_log = min(1, ln(1 + max(local_inliers - 5, 0)) / ln(51)) (keeps growing with the evidence up to 55 inliers),
@@ -246,10 +247,23 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
 }
 
 /// PDQ closeness in 0..=1: 0 for unrelated hashes, 1 for identical ones,
-/// damped when either image has too little detail for PDQ to be trusted.
+/// damped when either image has too little detail for PDQ to be trusted; 0 when
+/// [`pdq_counts`] says the hash match does not count.
 pub fn pdq_term(s: &Signals) -> f32 {
+    if !pdq_counts(s) {
+        return 0.0;
+    }
     let sim = (1.0 - s.pdq_distance as f32 / 128.0).max(0.0);
     sim * s.pdq_quality.min(PDQ_MIN_QUALITY) as f32 / PDQ_MIN_QUALITY as f32
+}
+
+/// Whether the PDQ match counts: always as the reference stands or mirrored, but
+/// through a turn or upside down only when keypoints confirm a geometry.
+/// Flat art (stripes, flags) hashes alike under those turns: the Peruvian flag
+/// turned a quarter is 16 bits from the Dutch navy ensign, with no keypoint in
+/// common; a real rotated copy keeps its keypoints, which are rotation-invariant.
+pub fn pdq_counts(s: &Signals) -> bool {
+    matches!(s.pdq_transform.as_str(), "identity" | "mirror") || s.local_inliers > LOCAL_INLIERS_NONE
 }
 
 /// 0 up to [`LOCAL_INLIERS_NONE`] inliers, 1 from [`LOCAL_INLIERS_FULL`].
@@ -300,7 +314,7 @@ pub const FEATURE_NAMES: [&str; 9] = [
 /// weights make the score monotone in every signal.
 pub fn features(s: &Signals) -> [f32; 9] {
     let damp = s.pdq_quality.min(PDQ_MIN_QUALITY) as f32 / PDQ_MIN_QUALITY as f32;
-    let near = if s.pdq_distance <= PDQ_MATCH_THRESHOLD {
+    let near = if s.pdq_distance <= PDQ_MATCH_THRESHOLD && pdq_counts(s) {
         damp
     } else {
         0.0
@@ -361,7 +375,7 @@ mod tests {
     use super::*;
 
     /// A comparison with middling global signals and no local evidence yet.
-    fn unverified() -> Signals {
+    pub(crate) fn unverified() -> Signals {
         Signals {
             exact_bytes: false,
             exact_pixels: false,
@@ -437,6 +451,33 @@ mod tests {
         assert_eq!(pixel_term(&s), 1.0);
         s.pixel_detail_correlation = Some(f32::NAN);
         assert_eq!(pixel_term(&s), PIXEL_DETAIL_UNKNOWN);
+    }
+
+    #[test]
+    fn pdq_through_a_turn_counts_only_with_keypoint_support() {
+        let near = |transform: &str, inliers: u32| {
+            features(&Signals {
+                pdq_distance: 16,
+                pdq_transform: transform.into(),
+                local_inliers: inliers,
+                ..verified()
+            })
+        };
+        for t in ["identity", "mirror"] {
+            assert!(near(t, 0)[0] > 0.8 && near(t, 0)[1] == 1.0, "{t}");
+        }
+        for t in [
+            "rot90_cw",
+            "rot180",
+            "rot90_ccw",
+            "flip_vertical",
+            "transpose",
+            "transverse",
+        ] {
+            assert_eq!(near(t, 0)[..2], [0.0, 0.0], "{t}");
+            assert_eq!(near(t, LOCAL_INLIERS_NONE)[..2], [0.0, 0.0], "{t}");
+            assert_eq!(near(t, LOCAL_INLIERS_NONE + 1)[..2], near("identity", 0)[..2], "{t}");
+        }
     }
 
     #[test]

@@ -61,6 +61,7 @@ fn edits(name: &str, bg: &str) -> Vec<(String, Vec<u8>)> {
         ("crop 60%".into(), png(&crop(&img, 0.2, 0.1, 0.6))),
         ("crop 35%".into(), png(&crop(&img, 0.15, 0.3, 0.35))),
         ("mirror".into(), png(&imageops::flip_horizontal(&img))),
+        ("rotate 90°".into(), png(&imageops::rotate90(&img))),
         ("hue shift 60°".into(), png(&imageops::huerotate(&img, 60))),
         (
             "downscale to 25%".into(),
@@ -125,6 +126,16 @@ fn copies_score_above_unrelated_images() {
             if label.ends_with("mirror") {
                 assert_eq!(s.pdq_transform, "mirror", "{label}");
                 assert!(s.pdq_distance <= 31, "{label}");
+            }
+            if label.ends_with("rotate 90°") {
+                // A PDQ match through a turn counts only with keypoint support
+                // (flat art hashes alike under turns); a rotated photo has it.
+                assert!(s.pdq_transform.starts_with("rot90") && s.pdq_distance <= 31, "{label}");
+                assert!(s.local_inliers > xiezhi_match::LOCAL_INLIERS_NONE, "{label}");
+                assert!(
+                    xiezhi_match::pdq_counts(&s) && xiezhi_match::features(&s)[1] > 0.0,
+                    "{label}"
+                );
             }
             if label.ends_with("JPEG q25") || label.ends_with("downscale to 25%") {
                 assert!(s.pdq_distance <= 31, "{label}: {}", s.pdq_distance);
