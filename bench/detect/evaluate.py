@@ -476,7 +476,7 @@ def main():
     E.append("This file is written by `bench/detect/evaluate.py`; the evidence report cites it. "
              "Do not edit by hand: rerun the benchmark.\n")
     E.append("## Method\n")
-    E.append("- `xiezhi_match::score` (the score that ranks matches and is shown) = 1 for identical bytes or identical pixels; otherwise "
+    E.append("- `xiezhi_match::score` (the score that is shown; its logit ranks the predictions below) = 1 for identical bytes or identical pixels; otherwise "
              "`sigmoid(bias + Σ weight_i · feature_i)` with the features of `xiezhi_match::features` "
              "(source: `crates/3-match/src/lib.rs`) and the weights in `models/calibration.json`:\n")
     E.append("| feature | weight |\n|---|---|")

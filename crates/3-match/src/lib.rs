@@ -359,9 +359,10 @@ pub fn strength(s: &Signals) -> f32 {
     calibration().logit(&features(s))
 }
 
-/// The score in 0..=1 that is shown (matches are ranked by [`strength`]) (see [`METHOD`]): 1.0 for
+/// The score in 0..=1 that is shown and stored with each match (see [`METHOD`]): 1.0 for
 /// identical bytes or pixels, else the logistic regression of [`calibration`]
-/// over [`features`], whose measured error rates are [`ERROR_RATES`].
+/// over [`features`], whose measured error rates are [`ERROR_RATES`]; [`strength`] orders
+/// matches whose scores both round to 1.0.
 pub fn score(s: &Signals) -> f32 {
     if s.exact_bytes || s.exact_pixels {
         return 1.0;

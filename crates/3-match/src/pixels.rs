@@ -40,7 +40,7 @@ pub struct PixelCheck {
     /// Thumbnail pixels compared.
     pub pixels: usize,
     /// Correlation of the detail (each grid value minus the mean of its 3x3
-    /// neighbourhood) at the same alignment; `None` below [`MIN_PIXELS`] cells with a
+    /// neighbourhood) at the same alignment; `None` below `MIN_PIXELS` (32) cells with a
     /// full neighbourhood or over flat detail.
     pub detail: Option<f32>,
 }
@@ -87,7 +87,7 @@ fn sample(p: &Plane, x: f32, y: f32) -> Option<(f32, f32)> {
 /// Both are compared on a grid in the reference's frame no finer than either
 /// thumbnail shows it, so a reference pasted small is not asked for detail the
 /// candidate's thumbnail cannot hold. `None` without thumbnails or with fewer
-/// than [`MIN_PIXELS`] comparable, non-flat pixels.
+/// than `MIN_PIXELS` (32) comparable, non-flat pixels.
 pub fn pixel_correlation(
     reference: &Fingerprint,
     candidate: &Fingerprint,
