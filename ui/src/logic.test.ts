@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyFilter, boxPercent, editType, formatBytes, formatTime, moveSelection, parseSnippet, reselect,
   scoreWidth, shortcut, siteOf, sitesOf, sortFindings, DEFAULT_FILTER, targetActions, crawlOutcome, tlsLine,
-  explainSignals,
+  explainSignals, pdqCounts,
 } from './logic';
 import type { MatchRecord, Signals } from './types';
 
@@ -187,5 +187,14 @@ describe('signal rows', () => {
     expect(copy.at(-1)?.meaning).toMatch(/the same pixels$/);
     const glow = explainSignals({ ...base, local_inliers: 9, pixel_correlation: 0.9, pixel_detail_correlation: 0.05 });
     expect(glow.at(-1)?.meaning).toMatch(/shading agrees but not the fine detail/);
+  });
+
+  it('say a PDQ match through a turn does not count without keypoints, as the engine scores it', () => {
+    const pdq = (signals: Partial<Signals>) => explainSignals({ ...base, pdq_distance: 16, ...signals })[2];
+    expect(pdq({ pdq_transform: 'rot90_cw' })).toMatchObject({ value: '16 / 256 (rot90_cw)' });
+    expect(pdq({ pdq_transform: 'rot90_cw' }).meaning).toMatch(/not counted/);
+    expect(pdq({ pdq_transform: 'rot90_cw', local_inliers: 30 }).meaning).toBe('within Meta’s same-picture threshold (31)');
+    expect(pdq({ pdq_transform: 'mirror' }).meaning).toBe('within Meta’s same-picture threshold (31)');
+    expect(pdqCounts({ ...base, pdq_transform: 'flip_vertical', local_inliers: 5 })).toBe(false);
   });
 });

@@ -163,6 +163,11 @@ export function boxPercent(box: [number, number, number, number], width: number,
   return { left: pct(x, width), top: pct(y, height), width: pct(w, width), height: pct(h, height) };
 }
 
+/** Mirrors xiezhi_match::pdq_counts: a PDQ match through a turn or an upside-down flip counts only with verified keypoints (more than 5 inliers). */
+export function pdqCounts(s: Signals): boolean {
+  return s.pdq_transform === 'identity' || s.pdq_transform === 'mirror' || (s.local_inliers ?? 0) > 5;
+}
+
 /** Plain-language lines for each signal of a match, for the detail view. */
 export function explainSignals(s: Signals): { name: string; value: string; meaning: string }[] {
   const rows = [
@@ -171,7 +176,12 @@ export function explainSignals(s: Signals): { name: string; value: string; meani
     {
       name: 'PDQ distance',
       value: `${s.pdq_distance} / 256${s.pdq_distance <= 31 && s.pdq_transform !== 'identity' ? ` (${s.pdq_transform})` : ''}`,
-      meaning: s.pdq_distance <= 31 ? 'within Meta’s same-picture threshold (31)' : 'above the same-picture threshold (31)',
+      meaning:
+        s.pdq_distance > 31
+          ? 'above the same-picture threshold (31)'
+          : pdqCounts(s)
+            ? 'within Meta’s same-picture threshold (31)'
+            : 'within the threshold only after turning the reference, with no keypoints to confirm it: not counted (flat art hashes alike when turned)',
     },
     { name: 'Embedding similarity', value: s.embedding_cosine.toFixed(2), meaning: 'whole-image resemblance (EfficientNet-Lite0 cosine)' },
     { name: 'Best region', value: s.region_cosine.toFixed(2), meaning: s.region_kind || 'whole image' },
