@@ -373,6 +373,7 @@ fn synthetic_fingerprint(r: u64, seeds: &Seeds) -> Fingerprint {
         animation_truncated: false,
         frames: Vec::new(),
         thumbnail: None,
+        extra_keypoints: Vec::new(),
     }
 }
 

@@ -34,7 +34,7 @@ pub use model::{
 };
 pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
 pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
-pub use stored::{decode_stored, decode_stored_v5_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
+pub use stored::{decode_stored, decode_stored_v6_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
 pub use svg::{looks_like_svg, MAX_SVG_SIDE, MIN_SVG_SIDE, SVG_MEDIA_TYPE};
 pub use thumbnail::{thumbnail, Thumbnail, THUMBNAIL_SIDE};
 
@@ -106,6 +106,13 @@ pub struct Fingerprint {
     /// fingerprints stored before format 5.
     #[serde(default)]
     pub thumbnail: Option<Thumbnail>,
+    /// More keypoints of the extractor of [`Self::local`], continuing its base set to a
+    /// higher density ([`local::extract_with_extra`]); used when this image is the
+    /// candidate, so that a picture pasted into it at a fraction of its area keeps
+    /// enough keypoints. Empty in fingerprints stored before format 7. Last field:
+    /// a format-6 blob of a still image is this layout without it.
+    #[serde(default)]
+    pub extra_keypoints: Vec<local::Keypoint>,
 }
 
 /// One more distinct frame of an animation.
@@ -118,6 +125,15 @@ pub struct FrameFingerprint {
 }
 
 impl Fingerprint {
+    /// Drops the extra keypoints, the frames' too: a reference is matched with its base
+    /// set only, so a cache of references need not hold them.
+    pub fn drop_extra_keypoints(&mut self) {
+        self.extra_keypoints = Vec::new();
+        for f in &mut self.frames {
+            f.fingerprint.drop_extra_keypoints();
+        }
+    }
+
     /// The first frame (the fingerprint itself, `None` for a still image) and then each
     /// other distinct frame with its 1-based position in the animation.
     pub fn frame_views(&self) -> impl Iterator<Item = (Option<u32>, &Fingerprint)> {
@@ -162,13 +178,14 @@ impl Fingerprinter {
         &self.limits
     }
 
-    /// The [`LocalFeatures`] of the picture (its first frame), as [`Self::fingerprint`]
-    /// stores them: lets a cache of format-5 fingerprints of still images be brought
-    /// to format 6 without recomputing the embeddings ([`decode_stored_v5_still`]).
-    pub fn local_features_of(&self, bytes: &[u8]) -> Result<LocalFeatures, FingerprintError> {
+    /// The [`LocalFeatures`] of the picture (its first frame) and its extra keypoints,
+    /// as [`Self::fingerprint`] stores them: lets a cache of format-6 fingerprints of
+    /// still images be brought to format 7 without recomputing the embeddings
+    /// ([`decode_stored_v6_still`]).
+    pub fn local_features_of(&self, bytes: &[u8]) -> Result<(LocalFeatures, Vec<local::Keypoint>), FingerprintError> {
         let decoded = decode_frames(bytes, &self.limits)?;
         let first = decoded.frames.first().ok_or(FingerprintError::Empty)?;
-        Ok(local::extract(first))
+        Ok(local::extract_with_extra(first))
     }
 
     /// The fast path: decode, PDQ and the global embedding only (no windows, no
@@ -232,7 +249,8 @@ impl Fingerprinter {
             crops.push(image::imageops::crop_imm(&rgb, w.x, w.y, w.w, w.h).to_image());
         }
         // Keypoints on one core while the embeddings use the others.
-        let (embs, local) = rayon::join(|| self.embedder.embed(&crops), || local::extract(image));
+        let (embs, (local, extra_keypoints)) =
+            rayon::join(|| self.embedder.embed(&crops), || local::extract_with_extra(image));
         let mut embs = embs?.into_iter();
         let embedding = embs
             .next()
@@ -270,6 +288,7 @@ impl Fingerprinter {
             animation_truncated: false,
             frames: Vec::new(),
             thumbnail: Some(thumbnail::thumbnail(image)),
+            extra_keypoints,
         })
     }
 }

@@ -22,7 +22,8 @@ const MAGIC: &[u8; 4] = b"XZFP";
 /// 5: a grey-level [`crate::Thumbnail`] for pixel verification, last field.
 /// 6: keypoints `orb-fast9-rbrief256-v4` (scenes worked at up to 1024 px with a
 ///    keypoint budget growing with the area); same layout.
-pub const STORED_FORMAT_VERSION: u16 = 6;
+/// 7: `extra_keypoints`, a last field (the candidate's denser keypoints).
+pub const STORED_FORMAT_VERSION: u16 = 7;
 
 /// What a stored blob turned out to be.
 #[derive(Debug)]
@@ -49,19 +50,22 @@ pub fn encode_stored(fp: &Fingerprint) -> Result<Vec<u8>, FingerprintError> {
     postcard::to_extend(fp, out).map_err(|e| FingerprintError::Stored(format!("cannot serialise: {e}")))
 }
 
-/// Reads a format-5 blob of a still image (no animation frames) as a format-6
-/// fingerprint whose keypoints are stale, for a caller that recomputes them from
-/// the image bytes ([`crate::Fingerprinter::local_features_of`]) and so spares the
-/// embeddings (the benchmark's cache of 20k fingerprints). Format 6 kept the layout
-/// and changed only the keypoint extractor; an animation's frames hold keypoints of
-/// their own, so it gets `None` and must be recomputed in full.
-pub fn decode_stored_v5_still(bytes: &[u8]) -> Option<Fingerprint> {
+/// Reads a format-6 blob of a still image (no animation frames) as a format-7
+/// fingerprint without extra keypoints, for a caller that computes them from the
+/// image bytes ([`crate::Fingerprinter::local_features_of`]) and so spares the
+/// embeddings (the benchmark's cache of 30k fingerprints). Format 7 only appended
+/// `extra_keypoints` to the layout, so the blob followed by an empty list (one zero
+/// byte in postcard) is a format-7 body; an animation's frames hold fingerprints
+/// whose layout changed in the middle, so it gets `None` and must be recomputed.
+pub fn decode_stored_v6_still(bytes: &[u8]) -> Option<Fingerprint> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let (version, body) = rest.split_first_chunk::<2>()?;
-    if u16::from_le_bytes(*version) != 5 {
+    if u16::from_le_bytes(*version) != 6 {
         return None;
     }
-    let fp: Fingerprint = postcard::from_bytes(body).ok()?;
+    let mut body = body.to_vec();
+    body.push(0);
+    let fp: Fingerprint = postcard::from_bytes(&body).ok()?;
     (fp.frames.is_empty() && fp.animation_frames == 0).then_some(fp)
 }
 

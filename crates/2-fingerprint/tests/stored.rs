@@ -5,7 +5,8 @@ mod common;
 
 use common::data;
 use xiezhi_fingerprint::{
-    decode_stored, decode_stored_v5_still, encode_stored, Fingerprinter, StoredFingerprint, STORED_FORMAT_VERSION,
+    decode_stored, decode_stored_v6_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
+    STORED_FORMAT_VERSION,
 };
 
 #[test]
@@ -49,24 +50,29 @@ fn other_versions_and_damage_are_errors_not_wrong_fingerprints() {
     assert!(decode_stored(b"\x89PNG....").is_err());
 }
 
-/// Format 6 only changed the keypoint extractor: a format-5 blob of a still image
-/// with its keypoints recomputed from the bytes is exactly the fresh fingerprint.
+/// Format 7 only appended the extra keypoints: a format-6 blob of a still image with
+/// its keypoints recomputed from the bytes is exactly the fresh fingerprint.
 #[test]
-fn a_format_5_still_with_fresh_keypoints_is_the_fresh_fingerprint() {
+fn a_format_6_still_with_fresh_keypoints_is_the_fresh_fingerprint() {
     let fp = Fingerprinter::new_default().expect("model");
     let bytes = data("chelsea.png");
     let fresh = fp.fingerprint(&bytes).expect("fingerprint");
-    let mut old = fresh.clone();
-    old.local.id = "orb-fast9-rbrief256-v3".into();
-    old.local.keypoints.truncate(10);
-    let mut v5 = encode_stored(&old).expect("encode");
-    v5[4..6].copy_from_slice(&5u16.to_le_bytes());
-    assert!(decode_stored(&v5).is_err(), "format 5 is stale for the engine");
-    let mut upgraded = decode_stored_v5_still(&v5).expect("a format-5 still");
-    assert_eq!(upgraded.local, old.local);
-    upgraded.local = fp.local_features_of(&bytes).expect("keypoints");
+    assert!(!fresh.extra_keypoints.is_empty());
+    // A format-6 blob: the same layout without the last field (an empty list is one
+    // zero byte in postcard).
+    let old = Fingerprint {
+        extra_keypoints: Vec::new(),
+        ..fresh.clone()
+    };
+    let mut v6 = encode_stored(&old).expect("encode");
+    assert_eq!(v6.pop(), Some(0));
+    v6[4..6].copy_from_slice(&6u16.to_le_bytes());
+    assert!(decode_stored(&v6).is_err(), "format 6 is stale for the engine");
+    let mut upgraded = decode_stored_v6_still(&v6).expect("a format-6 still");
+    assert_eq!(upgraded, old);
+    (upgraded.local, upgraded.extra_keypoints) = fp.local_features_of(&bytes).expect("keypoints");
     assert_eq!(upgraded, fresh);
-    // Not format 5, or cut short: refused.
-    assert!(decode_stored_v5_still(&encode_stored(&fresh).expect("encode")).is_none());
-    assert!(decode_stored_v5_still(&v5[..v5.len() - 3]).is_none());
+    // Not format 6, or cut short: refused.
+    assert!(decode_stored_v6_still(&encode_stored(&fresh).expect("encode")).is_none());
+    assert!(decode_stored_v6_still(&v6[..v6.len() - 3]).is_none());
 }

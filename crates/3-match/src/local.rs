@@ -162,7 +162,7 @@ impl Rng {
 fn tentative(
     reference: &[Keypoint],
     mirror_width: Option<f32>,
-    candidate: &[Keypoint],
+    candidate: &[&Keypoint],
     candidate_words: &[[u64; 4]],
 ) -> Vec<Pair> {
     let mut best_for_cand: Vec<Option<(u32, Pair)>> = vec![None; candidate.len()];
@@ -190,7 +190,7 @@ fn tentative(
         if d1 > MAX_DESCRIPTOR_DISTANCE || (d1 as f32) >= RATIO * d2 as f32 {
             continue;
         }
-        let c = &candidate[j1];
+        let c = candidate[j1];
         if r.size <= 0.0 || !r.size.is_finite() || !c.size.is_finite() {
             continue;
         }
@@ -369,9 +369,18 @@ fn inlier_spread(m: &Similarity, pairs: &[Pair], tol: f32, ref_area: f32) -> f32
 /// Matches the reference's keypoints (as is and mirrored) against the
 /// candidate's and keeps the geometry with the larger consensus.
 pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
-    let (rk, ck) = (&reference.local.keypoints, &candidate.local.keypoints);
+    let rk = &reference.local.keypoints;
+    // The candidate's extra keypoints too (same extractor): a picture pasted into it
+    // at a fraction of its area needs them; the reference's base set suffices, and
+    // the cost grows with both counts.
+    let ck: Vec<&Keypoint> = candidate
+        .local
+        .keypoints
+        .iter()
+        .chain(&candidate.extra_keypoints)
+        .collect();
     // Descriptors from different extractors (or none) are not comparable.
-    if rk.is_empty() || ck.is_empty() || reference.local.id != candidate.local.id {
+    if rk.is_empty() || candidate.local.keypoints.is_empty() || reference.local.id != candidate.local.id {
         return LocalMatch::default();
     }
     let (cw, ch) = (candidate.width as f32, candidate.height as f32);
@@ -381,7 +390,7 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
     let mut best_pairs = Vec::new();
     let words: Vec<[u64; 4]> = ck.iter().map(|k| descriptor_words(&k.descriptor)).collect();
     for mirrored in [false, true] {
-        let pairs = tentative(rk, mirrored.then_some(reference.width as f32), ck, &words);
+        let pairs = tentative(rk, mirrored.then_some(reference.width as f32), &ck, &words);
         let found = ransac(&pairs, tol);
         let inliers = found.as_ref().map_or(0, |f| f.1);
         if inliers > best.inliers || (!mirrored && best.matches == 0) {

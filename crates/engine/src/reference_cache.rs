@@ -127,12 +127,15 @@ impl FingerprintCache {
             Some(Err(e)) => return Err(gone(format!("became an error ({e})"))),
             None => return Err(gone("was deleted".into())),
         };
-        let fp = decode_stored(&data)
+        let mut fp = decode_stored(&data)
             .map_err(|e| gone(format!("became unreadable ({e})")))?
             .into_inner();
         if fp.sha256 != sha {
             return Err(gone("was replaced".into()));
         }
+        // Used as a reference only (see xiezhi_match::verify): the stored size is then
+        // an upper bound of what the entry holds.
+        fp.drop_extra_keypoints();
         self.loads += 1;
         let fp = Arc::new(fp);
         self.bytes += data.len();
