@@ -12,6 +12,7 @@ pub mod local;
 mod local_ops;
 mod model;
 pub mod pdq;
+mod rbrief;
 mod regions;
 pub mod sprites;
 mod stored;

@@ -45,6 +45,8 @@ use std::sync::OnceLock;
 use image::{DynamicImage, GrayImage};
 
 use crate::local_ops::{bilinear, fast9, harris, orientation, resize_gray, smooth};
+use crate::rbrief::describe;
+pub use crate::rbrief::{descriptor_distance, descriptor_words, mirror_descriptor, words_distance, PATTERN_SEED};
 use serde::{Deserialize, Serialize};
 
 /// Working images of elongated pictures are enlarged so their short side is at
@@ -76,8 +78,6 @@ pub const SCALE_FACTOR: f32 = 1.2;
 pub const FAST_THRESHOLD: i16 = 20;
 /// Second pass on levels where [`FAST_THRESHOLD`] leaves the budget unfilled.
 pub const FAST_THRESHOLD_FLAT: i16 = 8;
-/// Seed of the BRIEF test pattern; changing it invalidates stored descriptors.
-pub const PATTERN_SEED: u64 = 0x5849_455a_4849_4f52; // "XIEZHIOR"
 pub const MIN_OPAQUE_SHARE: f32 = 0.5;
 /// Identifies the extractor and its parameters; descriptors with a different
 /// id must not be compared.
@@ -88,7 +88,6 @@ const PATCH_RADIUS: i32 = 15;
 /// Keypoints keep this far from level borders: the rotated pattern reaches
 /// 13 * sqrt(2) < 19 px from the centre.
 const EDGE: i32 = 19;
-const PATTERN_PAIRS: usize = 128;
 
 /// One oriented keypoint with its descriptor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,89 +129,6 @@ mod hex32 {
     }
 }
 
-/// Hamming distance between two descriptors.
-pub fn descriptor_distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
-}
-
-/// A descriptor as four little-endian 64-bit words, for code that compares one
-/// descriptor with thousands: [`words_distance`] takes four popcounts instead of 32.
-pub fn descriptor_words(d: &[u8; 32]) -> [u64; 4] {
-    let mut w = [0u64; 4];
-    for (word, chunk) in w.iter_mut().zip(d.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        *word = u64::from_le_bytes(b);
-    }
-    w
-}
-
-/// [`descriptor_distance`] of two descriptors in [`descriptor_words`] form.
-pub fn words_distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
-}
-
-/// The descriptor the same patch gets in the horizontally mirrored image
-/// (see the module comment for why this is a bit permutation).
-pub fn mirror_descriptor(d: &[u8; 32]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    for (o, b) in out.iter_mut().zip(d) {
-        *o = ((b & 0x55) << 1) | ((b >> 1) & 0x55);
-    }
-    out
-}
-
-/// SplitMix64: tiny, well-known, and fully specified here so the pattern never
-/// depends on a crate version.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-}
-
-type Point = (f32, f32);
-
-/// 256 tests as (p, q) pairs; test 2k+1 is test 2k reflected y -> -y.
-fn pattern() -> &'static [(Point, Point); 256] {
-    static PATTERN: OnceLock<[(Point, Point); 256]> = OnceLock::new();
-    PATTERN.get_or_init(|| {
-        let mut rng = SplitMix64(PATTERN_SEED);
-        let sigma = 31.0 / 5.0;
-        let mut coord = || -> f32 {
-            // Box-Muller; one value per call keeps the sequence easy to reproduce.
-            let (u, v) = (rng.unit(), rng.unit());
-            let g = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
-            (g * sigma).round().clamp(-13.0, 13.0) as f32
-        };
-        let mut out = [((0.0, 0.0), (0.0, 0.0)); 256];
-        let mut k = 0;
-        while k < PATTERN_PAIRS {
-            let p = (coord(), coord());
-            let q = (coord(), coord());
-            // A test comparing a point with itself, or whose reflection is
-            // itself, carries no information for one of the two bits.
-            if p == q || (p.0 == q.0 && p.1 == -q.1) {
-                continue;
-            }
-            out[2 * k] = (p, q);
-            out[2 * k + 1] = ((p.0, -p.1), (q.0, -q.1));
-            k += 1;
-        }
-        out
-    })
-}
-
 /// Half-widths of the radius-15 disc, per row offset 0..=15.
 pub(crate) fn disc() -> &'static [i32; PATCH_RADIUS as usize + 1] {
     static DISC: OnceLock<[i32; PATCH_RADIUS as usize + 1]> = OnceLock::new();
@@ -224,24 +140,6 @@ pub(crate) fn disc() -> &'static [i32; PATCH_RADIUS as usize + 1] {
         }
         d
     })
-}
-
-fn describe(smoothed: &GrayImage, x: i32, y: i32, angle: f32) -> [u8; 32] {
-    let w = smoothed.width() as i32;
-    let data = smoothed.as_raw();
-    let (s, c) = angle.sin_cos();
-    let at = |p: Point| {
-        let dx = (c * p.0 - s * p.1).round() as i32;
-        let dy = (s * p.0 + c * p.1).round() as i32;
-        data[((y + dy) * w + x + dx) as usize]
-    };
-    let mut d = [0u8; 32];
-    for (i, &(p, q)) in pattern().iter().enumerate() {
-        if at(p) < at(q) {
-            d[i / 8] |= 1 << (i % 8);
-        }
-    }
-    d
 }
 
 struct Candidate {
@@ -529,23 +427,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pattern_is_deterministic_paired_and_in_range() {
-        let p = pattern();
-        for k in 0..PATTERN_PAIRS {
-            let (a, b) = p[2 * k];
-            assert_eq!(p[2 * k + 1], ((a.0, -a.1), (b.0, -b.1)));
-            for v in [a.0, a.1, b.0, b.1] {
-                assert!((-13.0..=13.0).contains(&v));
-            }
-            assert_ne!(a, b);
-        }
-        // Pinned so a change of generator or seed is noticed (it would
-        // invalidate every stored descriptor).
-        let mut rng = SplitMix64(0);
-        assert_eq!(rng.next(), 0xe220_a839_7b1d_cdaf);
-    }
-
-    #[test]
     fn keypoint_budget_follows_the_working_area() {
         assert_eq!(keypoint_budget(320, 200), BASE_KEYPOINTS);
         assert_eq!(keypoint_budget(512, 512), BASE_KEYPOINTS);
@@ -594,28 +475,6 @@ mod tests {
             })
             .count();
         assert_eq!(repeats, 0);
-    }
-
-    #[test]
-    fn descriptor_words_keep_the_distance() {
-        let mut rng = SplitMix64(7);
-        for _ in 0..100 {
-            let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
-            a.iter_mut().chain(b.iter_mut()).for_each(|v| *v = rng.next() as u8);
-            let d = words_distance(&descriptor_words(&a), &descriptor_words(&b));
-            assert_eq!(d, descriptor_distance(&a, &b));
-        }
-    }
-
-    #[test]
-    fn mirror_descriptor_swaps_bit_pairs() {
-        let mut d = [0u8; 32];
-        d[0] = 0b0000_0001;
-        d[31] = 0b1000_0000;
-        let m = mirror_descriptor(&d);
-        assert_eq!(m[0], 0b0000_0010);
-        assert_eq!(m[31], 0b0100_0000);
-        assert_eq!(mirror_descriptor(&m), d);
     }
 
     #[test]
