@@ -370,6 +370,10 @@ fn inlier_spread(m: &Similarity, pairs: &[Pair], tol: f32, ref_area: f32) -> f32
 /// candidate's and keeps the geometry with the larger consensus.
 pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
     let rk = &reference.local.keypoints;
+    // Descriptors from different extractors (or none) are not comparable.
+    if rk.is_empty() || candidate.local.keypoints.is_empty() || reference.local.id != candidate.local.id {
+        return LocalMatch::default();
+    }
     // The candidate's extra keypoints too (same extractor): a picture pasted into it
     // at a fraction of its area needs them; the reference's base set suffices, and
     // the cost grows with both counts.
@@ -379,10 +383,6 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
         .iter()
         .chain(&candidate.extra_keypoints)
         .collect();
-    // Descriptors from different extractors (or none) are not comparable.
-    if rk.is_empty() || candidate.local.keypoints.is_empty() || reference.local.id != candidate.local.id {
-        return LocalMatch::default();
-    }
     let (cw, ch) = (candidate.width as f32, candidate.height as f32);
     let tol = INLIER_TOLERANCE * cw.hypot(ch);
     let mut best = LocalMatch::default();
