@@ -61,8 +61,11 @@ describe('edit types', () => {
 });
 
 describe('sorting', () => {
-  it('puts the best score first and breaks ties by id', () => {
+  it('puts the best score first and keeps the engine order of equal scores', () => {
     expect(sortFindings(list).map((x) => x.id)).toEqual([1, 5, 3, 4, 2]);
+    // The engine lists equal scores by its unrounded strength: 5 before 1 here.
+    const engineOrder = [list[4], list[1], list[0], list[3], list[2]];
+    expect(sortFindings(engineOrder).map((x) => x.id)).toEqual([5, 1, 3, 4, 2]);
   });
   it('does not change the input', () => {
     const before = list.map((x) => x.id);

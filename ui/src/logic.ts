@@ -50,9 +50,11 @@ export function applyFilter(list: MatchRecord[], f: FindingFilter): MatchRecord[
   );
 }
 
-/** Best score first; ties by id so the order is stable across reloads. */
+/** Best score first. Equal scores keep the engine's order (the score rounds to 1.0 for
+ * every strong match; the engine lists those by its unrounded strength, then by id), so
+ * the order is stable across reloads. Array.prototype.sort is stable. */
 export function sortFindings(list: MatchRecord[]): MatchRecord[] {
-  return [...list].sort((a, b) => b.score - a.score || a.id - b.id);
+  return [...list].sort((a, b) => b.score - a.score);
 }
 
 /** The distinct sites of the findings, sorted, for the site filter. */

@@ -85,33 +85,39 @@ impl Case {
     }
 
     /// Insert or refresh the match between a reference and an asset; the id is stable.
-    pub fn upsert_match(
-        &mut self,
-        reference_id: i64,
-        asset_id: i64,
-        scan_id: i64,
-        score: f64,
-        signals: &serde_json::Value,
-        explanation: &str,
-    ) -> Result<i64, StoreError> {
+    pub fn upsert_match(&mut self, m: &NewMatch) -> Result<i64, StoreError> {
         let now = now_utc();
         self.with_tx(|tx, _| {
             tx.execute(
-                "INSERT INTO matches (reference_id, asset_id, scan_id, score, signals, explanation, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO matches (reference_id, asset_id, scan_id, score, strength, signals, explanation, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (reference_id, asset_id) DO UPDATE SET scan_id = excluded.scan_id, score = excluded.score,
-                 signals = excluded.signals, explanation = excluded.explanation, updated_at = excluded.updated_at",
-                params![reference_id, asset_id, scan_id, score, signals.to_string(), explanation, now],
+                 strength = excluded.strength, signals = excluded.signals, explanation = excluded.explanation, updated_at = excluded.updated_at",
+                params![
+                    m.reference_id,
+                    m.asset_id,
+                    m.scan_id,
+                    m.score,
+                    m.strength,
+                    m.signals.to_string(),
+                    m.explanation,
+                    now
+                ],
             )?;
-            tx.query_row("SELECT id FROM matches WHERE reference_id = ?1 AND asset_id = ?2", params![reference_id, asset_id], |r| r.get(0))
+            tx.query_row(
+                "SELECT id FROM matches WHERE reference_id = ?1 AND asset_id = ?2",
+                params![m.reference_id, m.asset_id],
+                |r| r.get(0),
+            )
         })
     }
 
-    /// Matches with score ≥ `min_score`, best first (ties by id).
+    /// Matches with score ≥ `min_score`, best first: by score, equal scores by strength
+    /// (rows of scans before the strength was stored come after their equals), then by id.
     pub fn matches(&self, min_score: f64) -> Result<Vec<MatchRecord>, StoreError> {
         let ids: Vec<i64> = {
             let mut stmt = self
                 .conn
-                .prepare("SELECT id FROM matches WHERE score >= ?1 ORDER BY score DESC, id")
+                .prepare("SELECT id FROM matches WHERE score >= ?1 ORDER BY score DESC, strength DESC, id")
                 .map_err(self.db_err())?;
             let rows = stmt.query_map([min_score], |r| r.get(0)).map_err(self.db_err())?;
             rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())?

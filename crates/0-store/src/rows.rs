@@ -27,6 +27,21 @@ pub struct AddedReference {
     pub new: bool,
 }
 
+/// A match as a scan found it, for [`crate::Case::upsert_match`].
+#[derive(Clone, Debug)]
+pub struct NewMatch<'a> {
+    pub reference_id: i64,
+    pub asset_id: i64,
+    pub scan_id: i64,
+    /// The score in 0..=1 that is shown.
+    pub score: f64,
+    /// What orders matches of equal score: the scorer's unrounded measure (the score is a
+    /// sigmoid that rounds to exactly 1.0 for all strong matches), `+inf` allowed.
+    pub strength: f64,
+    pub signals: &'a serde_json::Value,
+    pub explanation: &'a str,
+}
+
 /// One recorded HTTP exchange (its request and response records sit in `warc_file`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct Capture {

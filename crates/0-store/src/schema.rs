@@ -235,4 +235,9 @@ CREATE TABLE inline_assets (
 );
 CREATE INDEX inline_assets_sha256 ON inline_assets(sha256);
 "#,
+    // Matching (issue 4): the scorer's strength orders matches whose shown score is equal;
+    // the calibrated score rounds to 1.0 from a logit of about 17. Older rows keep NULL.
+    r#"
+ALTER TABLE matches ADD COLUMN strength REAL;
+"#,
 ];

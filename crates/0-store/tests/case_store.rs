@@ -1,5 +1,5 @@
 use serde_json::json;
-use xiezhi_store::{AssetOrigin, AssetSource, Case, Decision};
+use xiezhi_store::{AssetOrigin, AssetSource, Case, Decision, NewMatch};
 
 #[test]
 fn case_lifecycle_and_custody_chain() {
@@ -36,24 +36,26 @@ fn case_lifecycle_and_custody_chain() {
         .expect("asset");
     let scan = case.begin_scan("check", json!({})).expect("scan");
     let m = case
-        .upsert_match(
-            added.reference.id,
-            asset.id,
-            scan,
-            0.75,
-            &json!({"pdq_distance": 12}),
-            "close",
-        )
+        .upsert_match(&NewMatch {
+            reference_id: added.reference.id,
+            asset_id: asset.id,
+            scan_id: scan,
+            score: 0.75,
+            strength: 1.1,
+            signals: &json!({"pdq_distance": 12}),
+            explanation: "close",
+        })
         .expect("match");
     let m2 = case
-        .upsert_match(
-            added.reference.id,
-            asset.id,
-            scan,
-            0.8,
-            &json!({"pdq_distance": 10}),
-            "closer",
-        )
+        .upsert_match(&NewMatch {
+            reference_id: added.reference.id,
+            asset_id: asset.id,
+            scan_id: scan,
+            score: 0.8,
+            strength: 1.39,
+            signals: &json!({"pdq_distance": 10}),
+            explanation: "closer",
+        })
         .expect("match");
     assert_eq!(m, m2, "match ids are stable across rescans");
     case.finish_scan(scan, "check", json!({"matches": 1})).expect("finish");
@@ -134,4 +136,46 @@ fn open_refuses_non_case() {
     let dir = tempfile::tempdir().expect("tmp");
     let err = Case::open(dir.path()).err().expect("not a case");
     assert!(err.to_string().contains("not a Xiezhi case"));
+}
+
+/// The shown score is a sigmoid that rounds to exactly 1.0 for every strong match; the
+/// list must still put the stronger one first, whatever order the scan recorded them in.
+#[test]
+fn matches_of_equal_score_are_listed_by_strength() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut case = Case::init(&dir.path().join("case"), "ties").expect("init");
+    let reference = case
+        .add_reference("/art/hero.png", b"reference bytes", Some("image/png"))
+        .expect("ref")
+        .reference;
+    let scan = case.begin_scan("check", json!({})).expect("scan");
+    let mut recorded = Vec::new();
+    for (name, strength) in [
+        ("weaker.png", 18.5),
+        ("identical.png", f64::INFINITY),
+        ("stronger.png", 23.0),
+    ] {
+        let asset = case
+            .record_asset(AssetOrigin::Local, name, name.as_bytes(), Some("image/png"), None, &[])
+            .expect("asset");
+        let id = case
+            .upsert_match(&NewMatch {
+                reference_id: reference.id,
+                asset_id: asset.id,
+                scan_id: scan,
+                score: 1.0,
+                strength,
+                signals: &json!({}),
+                explanation: name,
+            })
+            .expect("match");
+        recorded.push((name, id));
+    }
+    let listed: Vec<String> = case
+        .matches(0.5)
+        .expect("matches")
+        .into_iter()
+        .map(|m| m.explanation)
+        .collect();
+    assert_eq!(listed, ["identical.png", "stronger.png", "weaker.png"], "{recorded:?}");
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::json;
 use xiezhi_fingerprint::{decode_stored, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint};
-use xiezhi_store::{Asset, AssetOrigin, Case, MatchRecord};
+use xiezhi_store::{Asset, AssetOrigin, Case, MatchRecord, NewMatch};
 
 use crate::media::sniff_image;
 use crate::ref_index::{self, Shortlister};
@@ -116,6 +116,7 @@ fn match_candidate(
     let compared = compare_frames(case, cand, shortlist, report)?;
     for (i, signals, frame) in &compared {
         let score = xiezhi_match::score(signals) as f64;
+        let strength = xiezhi_match::strength(signals) as f64;
         if score < RECORD_FLOOR {
             continue;
         }
@@ -141,8 +142,15 @@ fn match_candidate(
                 o.insert("animation_frames".into(), json!(cand.animation_frames));
             }
         }
-        let reference = shortlist.reference_id(*i);
-        ids.push(case.upsert_match(reference, asset.id, scan_id, score, &signals, &explanation)?);
+        ids.push(case.upsert_match(&NewMatch {
+            reference_id: shortlist.reference_id(*i),
+            asset_id: asset.id,
+            scan_id,
+            score,
+            strength,
+            signals: &signals,
+            explanation: &explanation,
+        })?);
     }
     report.reference_loads = shortlist.loads();
     Ok(ids)
