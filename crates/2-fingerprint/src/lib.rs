@@ -27,7 +27,7 @@ pub use decode::{decode, to_rgb_on_grey, DecodeLimits, Decoded};
 pub use error::FingerprintError;
 pub use frames::{decode_frames, Frames, MAX_DECODED_FRAMES, MAX_DISTINCT_FRAMES};
 pub use local::{
-    descriptor_distance, descriptor_words, mirror_descriptor, words_distance, Keypoint, LocalFeatures,
+    descriptor_distance, descriptor_words, mirror_descriptor, nearest_two, words_distance, Keypoint, LocalFeatures,
     LOCAL_FEATURES_ID,
 };
 pub use model::{

@@ -46,7 +46,9 @@ use image::{DynamicImage, GrayImage};
 
 use crate::local_ops::{bilinear, fast9, harris, orientation, resize_gray, smooth};
 use crate::rbrief::describe;
-pub use crate::rbrief::{descriptor_distance, descriptor_words, mirror_descriptor, words_distance, PATTERN_SEED};
+pub use crate::rbrief::{
+    descriptor_distance, descriptor_words, mirror_descriptor, nearest_two, words_distance, PATTERN_SEED,
+};
 use serde::{Deserialize, Serialize};
 
 /// Working images of elongated pictures are enlarged so their short side is at

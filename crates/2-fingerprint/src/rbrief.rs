@@ -28,8 +28,48 @@ pub fn descriptor_words(d: &[u8; 32]) -> [u64; 4] {
 }
 
 /// [`descriptor_distance`] of two descriptors in [`descriptor_words`] form.
+#[inline]
 pub fn words_distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// The nearest and second-nearest distances from `q` to `words`, and the index of the
+/// nearest (the first of equals): `(d1, d2, j1)`, with `u32::MAX` for a distance that
+/// does not exist.
+///
+/// This is the inner loop of keypoint matching, every reference keypoint against every
+/// candidate keypoint. The x86-64 baseline that Rust targets has no POPCNT instruction,
+/// so `count_ones` becomes a dozen shifts and masks; where the CPU has POPCNT (every x86
+/// CPU since 2008) the loop runs compiled for it, twice as fast.
+pub fn nearest_two(q: &[u64; 4], words: &[[u64; 4]]) -> (u32, u32, usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has POPCNT, checked just above.
+            return unsafe { nearest_two_popcnt(q, words) };
+        }
+    }
+    nearest_two_scan(q, words)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn nearest_two_popcnt(q: &[u64; 4], words: &[[u64; 4]]) -> (u32, u32, usize) {
+    nearest_two_scan(q, words)
+}
+
+#[inline(always)]
+fn nearest_two_scan(q: &[u64; 4], words: &[[u64; 4]]) -> (u32, u32, usize) {
+    let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
+    for (j, c) in words.iter().enumerate() {
+        let d = words_distance(q, c);
+        if d < d1 {
+            (d2, d1, j1) = (d1, d, j);
+        } else if d < d2 {
+            d2 = d;
+        }
+    }
+    (d1, d2, j1)
 }
 
 /// The descriptor the same patch gets in the horizontally mirrored image
@@ -115,6 +155,45 @@ pub(crate) fn describe(smoothed: &GrayImage, x: i32, y: i32, angle: f32) -> [u8;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whatever path `nearest_two` takes on this CPU, it answers as a plain sort would,
+    /// ties included (the first of equal nearest distances wins).
+    #[test]
+    fn nearest_two_agrees_with_a_sort() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Sparse words make equal distances common.
+        let mut word = || {
+            [
+                next() & next() & next(),
+                next() & next() & next(),
+                0,
+                next() & next() & next(),
+            ]
+        };
+        for n in [0usize, 1, 2, 3, 17, 500] {
+            let words: Vec<[u64; 4]> = (0..n).map(|_| word()).collect();
+            let q = word();
+            let mut by: Vec<(u32, usize)> = words
+                .iter()
+                .enumerate()
+                .map(|(j, w)| (words_distance(&q, w), j))
+                .collect();
+            by.sort_unstable();
+            let want = (
+                by.first().map_or(u32::MAX, |b| b.0),
+                by.get(1).map_or(u32::MAX, |b| b.0),
+                by.first().map_or(0, |b| b.1),
+            );
+            assert_eq!(nearest_two(&q, &words), want, "{n} words");
+            assert_eq!(nearest_two_scan(&q, &words), want, "{n} words, portable");
+        }
+    }
 
     #[test]
     fn pattern_is_deterministic_paired_and_in_range() {

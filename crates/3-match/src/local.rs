@@ -3,7 +3,7 @@
 //! mirrored) keeps many keypoints in one consistent geometry; unrelated
 //! pictures only produce scattered chance matches.
 
-use xiezhi_fingerprint::{descriptor_words, mirror_descriptor, words_distance, Fingerprint, Keypoint};
+use xiezhi_fingerprint::{descriptor_words, mirror_descriptor, nearest_two, Fingerprint, Keypoint};
 
 /// Matches farther than this (bits of 256) are not considered.
 pub const MAX_DESCRIPTOR_DISTANCE: u32 = 64;
@@ -177,16 +177,7 @@ fn tentative(
             ),
             None => (r.descriptor, r.x, r.angle),
         };
-        let desc = descriptor_words(&desc);
-        let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
-        for (j, c) in candidate_words.iter().enumerate() {
-            let d = words_distance(&desc, c);
-            if d < d1 {
-                (d2, d1, j1) = (d1, d, j);
-            } else if d < d2 {
-                d2 = d;
-            }
-        }
+        let (d1, d2, j1) = nearest_two(&descriptor_words(&desc), candidate_words);
         if d1 > MAX_DESCRIPTOR_DISTANCE || (d1 as f32) >= RATIO * d2 as f32 {
             continue;
         }
