@@ -26,25 +26,10 @@ import sys
 
 import numpy as np
 
+from prepare import known_derivatives
+
 THRESHOLDS = [0.5, 0.9, 0.99]
 MAX_ALARMS_LISTED = 60
-KNOWN_DERIVATIVES_TSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known-derivatives.tsv")
-
-
-def known_derivatives(path=KNOWN_DERIVATIVES_TSV):
-    """Distractor path suffix -> (reference path suffix, what was seen): distractors found,
-    by looking at them, to be edited versions of a reference drawn from another group.
-    Labelled "unrelated" by the selection, they are copies in fact."""
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if not line.strip() or line.startswith("#"):
-                continue
-            distractor, reference, seen = line.rstrip("\n").split("\t")
-            out[distractor] = (reference, seen)
-    return out
-
-
 KNOWN_DERIVATIVES = known_derivatives()
 
 

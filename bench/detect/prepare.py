@@ -64,6 +64,30 @@ def kinship(rel):
     return keys
 
 
+KNOWN_DERIVATIVES_TSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known-derivatives.tsv")
+
+
+def known_derivatives(path=KNOWN_DERIVATIVES_TSV):
+    """Distractor path suffix -> (reference path suffix, what was seen): distractors found,
+    by looking at them, to be edited versions of a reference drawn from another group.
+    Labelled "unrelated" by the selection, they are copies in fact."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            distractor, reference, seen = line.rstrip("\n").split("\t")
+            out[distractor] = (reference, seen)
+    return out
+
+
+def known_copy_test(ref_rels):
+    """A predicate on pool paths: listed in known-derivatives.tsv as a copy of one of
+    these references."""
+    suffixes = tuple(d for d, (r, _) in known_derivatives().items() if any(x.endswith(r) for x in ref_rels))
+    return lambda rel: bool(suffixes) and rel.endswith(suffixes)
+
+
 REF_SHARES = {"wesnoth-portrait": 0.25, "openclipart": 0.25, "photo": 0.15,
               "wesnoth-sprite": 0.15, "freedroid": 0.1, "hedgewars": 0.1}
 
@@ -248,14 +272,18 @@ def main():
     rest.sort(key=lambda p: p["rel"])
     rng.shuffle(rest)
     n_distr = int(args.refs * args.distractor_ratio)
-    # Logos and scenes for the overlays come from outside both sets.
-    extras = rest[n_distr:]
+    ref_kin = set().union(*(kinship(r["rel"]) for r in refs))
+    # Logos and scenes for the overlays come from outside both sets, and are neither kin
+    # nor a known copy of a reference: a scene that is another reference's screenshot
+    # would make a pasted copy contain two references, and the benchmark would count
+    # the other one as a false match.
+    is_known_copy = known_copy_test([r["rel"] for r in refs])
+    extras = [p for p in rest[n_distr:] if not kinship(p["rel"]) & ref_kin and not is_known_copy(p["rel"])]
     logos = [p for p in extras if p["source"] == "openclipart"][:50] or extras[:50]
     scenes = [p for p in extras if min(p["w"], p["h"]) >= 400][:50] or extras[:50]
     if not logos or not scenes:
         sys.exit("pool too small for the requested scale")
     overlays = {p["rel"] for p in logos + scenes}
-    ref_kin = set().union(*(kinship(r["rel"]) for r in refs))
     kin = [p for p in rest if kinship(p["rel"]) & ref_kin]
     distractors = [p for p in rest if p["rel"] not in overlays and not kinship(p["rel"]) & ref_kin][:n_distr]
     if len(distractors) < n_distr:
@@ -273,9 +301,10 @@ def main():
         selection.append(f"reference\t{rid}\t{s}\t{r['source']}\t{r['rel']}\t{r['sha256']}")
         erng = random.Random(f"{args.seed}:{rid}")
         logo, scene = erng.choice(logos), erng.choice(scenes)
-        # Named after the reference's bytes too, so a changed selection never reuses
-        # another picture's edits left in the folder by an earlier run.
-        base = os.path.join(edits_dir, f"{rid}-{r['sha256'][:12]}")
+        # Named after the reference's bytes and its overlays, so a changed selection never
+        # reuses edits of another picture, or with another scene, left by an earlier run.
+        made_of = hashlib.sha256(f"{r['sha256']}:{logo['rel']}:{scene['rel']}".encode()).hexdigest()
+        base = os.path.join(edits_dir, f"{rid}-{made_of[:12]}")
         existing = {f: None for f in FAMILIES}
         done = all(os.path.exists(f"{base}-{f}.png") or os.path.exists(f"{base}-{f}.jpg") for f in FAMILIES)
         if done:
