@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyFilter, boxPercent, editType, formatBytes, formatTime, moveSelection, parseSnippet, reselect,
   scoreWidth, shortcut, siteOf, sitesOf, sortFindings, DEFAULT_FILTER, targetActions, crawlOutcome, tlsLine,
-  explainSignals, pdqCounts,
+  explainSignals, pdqCounts, scanWarnings,
 } from './logic';
 import type { MatchRecord, Signals } from './types';
 
@@ -162,6 +162,19 @@ describe('crawl outcome', () => {
   });
   it('names a budget stop', () => {
     expect(crawlOutcome({ ...r, stopped_early: 'byte budget' })).toContain('Stopped early: byte budget.');
+  });
+});
+
+describe('scan warnings', () => {
+  it('lists unreadable files, then references that show nothing, by file name', () => {
+    expect(scanWarnings({ unreadable: [['reference /refs/x.png', 'not an image']], blank_references: ['/refs/walls/dummy.png'] })).toEqual([
+      'Unreadable: reference /refs/x.png: not an image',
+      'Reference dummy.png shows nothing (fully transparent, or one flat colour): no copy of it can be told from any other blank image.',
+    ]);
+  });
+  it('is empty for a clean scan and for reports of older versions', () => {
+    expect(scanWarnings({ unreadable: [], blank_references: [] })).toEqual([]);
+    expect(scanWarnings({})).toEqual([]);
   });
 });
 

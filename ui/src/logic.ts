@@ -255,6 +255,15 @@ export function crawlOutcome(r: { crawl_id: number; pages: number; assets: numbe
   return `Crawl #${r.crawl_id} finished${resumed}: ${counts}.`;
 }
 
+/** Warnings under a finished scan: files that could not be read, references that show nothing. */
+export function scanWarnings(r: { unreadable?: [string, string][]; blank_references?: string[] }): string[] {
+  return [
+    ...(r.unreadable ?? []).map(([what, why]) => `Unreadable: ${what}: ${why}`),
+    ...(r.blank_references ?? []).map(p =>
+      `Reference ${fileName(p)} shows nothing (fully transparent, or one flat colour): no copy of it can be told from any other blank image.`),
+  ];
+}
+
 /** TLS line of the provenance panel: honest about plain-HTTP captures. */
 export function tlsLine(url: string | null | undefined): string {
   if (!url) return '—';

@@ -37,7 +37,7 @@ pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
 pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
 pub use stored::{decode_stored, decode_stored_v6_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
 pub use svg::{looks_like_svg, MAX_SVG_SIDE, MIN_SVG_SIDE, SVG_MEDIA_TYPE};
-pub use thumbnail::{thumbnail, Thumbnail, THUMBNAIL_SIDE};
+pub use thumbnail::{thumbnail, Thumbnail, FLAT_LUMA_STD, THUMBNAIL_SIDE};
 
 /// An image embedding model. Embeddings are L2-normalised, `dim()` long.
 pub trait Embedder: Send + Sync {
@@ -126,6 +126,14 @@ pub struct FrameFingerprint {
 }
 
 impl Fingerprint {
+    /// Whether the picture shows nothing: every frame is one flat colour on grey (fully
+    /// transparent, or a single colour; see [`Thumbnail::is_flat`]). Such a reference
+    /// cannot be told from any other blank image. False when no thumbnail was stored.
+    pub fn shows_nothing(&self) -> bool {
+        let flat = |f: &Fingerprint| f.thumbnail.as_ref().is_some_and(|t| t.is_consistent() && t.is_flat());
+        flat(self) && self.frames.iter().all(|f| flat(&f.fingerprint))
+    }
+
     /// Drops the extra keypoints, the frames' too: a reference is matched with its base
     /// set only, so a cache of references need not hold them.
     pub fn drop_extra_keypoints(&mut self) {

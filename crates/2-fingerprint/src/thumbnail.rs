@@ -26,11 +26,28 @@ pub struct Thumbnail {
     pub alpha: Vec<u8>,
 }
 
+/// Standard deviation of the thumbnail's grey levels (0..255) below which the picture is
+/// one flat colour on the grey it is composited on: fully transparent, or a single
+/// colour. A lone dark pixel in 160 x 160 stays below it (0.8), a faint cloud at 11 %
+/// opacity does not.
+pub const FLAT_LUMA_STD: f32 = 1.0;
+
 impl Thumbnail {
     /// A thumbnail is usable when both planes have the size it claims.
     pub fn is_consistent(&self) -> bool {
         let n = self.width as usize * self.height as usize;
         n > 0 && self.luma.len() == n && (self.alpha.is_empty() || self.alpha.len() == n)
+    }
+
+    /// Whether the picture is one flat colour as the model sees it (see [`FLAT_LUMA_STD`]).
+    pub fn is_flat(&self) -> bool {
+        if self.luma.is_empty() {
+            return true;
+        }
+        let n = self.luma.len() as f64;
+        let mean = self.luma.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let var = self.luma.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+        var.sqrt() < f64::from(FLAT_LUMA_STD)
     }
 }
 
@@ -96,6 +113,34 @@ mod tests {
         assert_eq!((t.width, t.height), (THUMBNAIL_SIDE, THUMBNAIL_SIDE / 2));
         assert!(t.is_consistent() && t.alpha.is_empty());
         assert!(t.luma.iter().all(|v| *v == 255));
+    }
+
+    #[test]
+    fn flat_means_one_colour_on_grey_whatever_the_opacity() {
+        let flat = |img: RgbaImage| thumbnail(&DynamicImage::ImageRgba8(img)).is_flat();
+        assert!(
+            flat(RgbaImage::from_pixel(300, 200, Rgba([200, 10, 10, 0]))),
+            "fully transparent"
+        );
+        assert!(
+            flat(RgbaImage::from_pixel(300, 200, Rgba([30, 90, 200, 255]))),
+            "one colour"
+        );
+        let mut dot = RgbaImage::from_pixel(160, 160, Rgba([0, 0, 0, 0]));
+        dot.put_pixel(80, 80, Rgba([0, 0, 0, 255]));
+        assert!(flat(dot), "a lone pixel");
+        let mut faint = RgbaImage::from_pixel(160, 160, Rgba([0, 0, 0, 0]));
+        for y in 40..120 {
+            for x in 30..130 {
+                faint.put_pixel(x, y, Rgba([255, 255, 255, 28]));
+            }
+        }
+        assert!(!flat(faint), "a faint cloud (11 % opaque) is a picture");
+        let mut line = RgbaImage::from_pixel(72, 72, Rgba([0, 0, 0, 0]));
+        for x in 0..72 {
+            line.put_pixel(x, 36, Rgba([250, 250, 0, 255]));
+        }
+        assert!(!flat(line), "a one-pixel line across a sprite");
     }
 
     #[test]

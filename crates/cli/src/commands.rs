@@ -10,7 +10,7 @@ use xiezhi_engine::export::ExportOptions;
 use xiezhi_engine::Scope;
 use xiezhi_store::{Case, Decision};
 
-use crate::output::{match_json, print_json, print_match_table};
+use crate::output::{match_json, print_blank_references, print_json, print_match_table};
 use crate::progress::Bars;
 use crate::{CaseCmd, Cli, Command, CrawlArgs, ExportArgs, RefsCmd, ReviewArgs, ScopeArg};
 
@@ -150,6 +150,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for (what, why) in &r.unreadable {
                     println!("unreadable: {what}: {why}");
                 }
+                print_blank_references(&r.blank_references);
                 if let Some(shots) = &r.screenshots {
                     crate::screenshot_cmd::print_text(shots);
                 }
@@ -166,6 +167,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for (what, why) in &r.scan.unreadable {
                     println!("unreadable: {what}: {why}");
                 }
+                print_blank_references(&r.scan.blank_references);
                 print_match_table(&r.matches);
             }
         }

@@ -58,6 +58,16 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// Warnings for references that show nothing (the engine keeps them).
+pub fn print_blank_references(paths: &[String]) {
+    for p in paths {
+        println!(
+            "warning: reference {p} shows nothing (fully transparent, or one flat colour): \
+             no copy of it can be told from any other blank image"
+        );
+    }
+}
+
 /// A fixed-width table of matches for people.
 pub fn print_match_table(matches: &[MatchRecord]) {
     if matches.is_empty() {

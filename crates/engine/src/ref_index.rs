@@ -109,6 +109,9 @@ pub(crate) fn prepare(
                 continue;
             }
         };
+        if f.shows_nothing() {
+            report.blank_references.push(r.original_path.clone());
+        }
         keypoints.add(table.len() as u32, &f);
         table.push(r.id, &f);
         key.update(r.id, &f);

@@ -31,6 +31,9 @@ pub struct ScanReport {
     pub reference_loads: usize,
     /// Files that could not be fingerprinted: (what, reason). The scan carries on.
     pub unreadable: Vec<(String, String)>,
+    /// References that show nothing (fully transparent, or one flat colour), by original
+    /// path: kept, but no copy of one can be told from any other blank image.
+    pub blank_references: Vec<String>,
     /// The operator stopped the scan (desktop Cancel): matches recorded so far are kept, and
     /// a new scan reuses every fingerprint already computed, so it resumes where this stopped.
     pub cancelled: bool,

@@ -4,7 +4,7 @@
 import { api } from '../api';
 import { append, button, clear, field, h, inputEl, num, val } from '../dom';
 import { errorText, type Ctx } from '../ctx';
-import { crawlOutcome, formatTime, targetActions } from '../logic';
+import { crawlOutcome, formatTime, scanWarnings, targetActions } from '../logic';
 import type { CrawlRow, DoneEvent } from '../types';
 import { progressPanel, showProgress } from './progress';
 
@@ -79,7 +79,7 @@ export async function targetsScreen(ctx: Ctx): Promise<HTMLElement> {
       const r = d.result as Parameters<typeof crawlOutcome>[0];
       outcome.appendChild(h('p', { class: 'ok', id: r.paused ? 'crawl-paused' : 'crawl-done', 'data-crawl-id': r.crawl_id }, crawlOutcome(r)));
     } else if (d.job === 'scan' && d.ok) {
-      const r = d.result as { candidates: number; references: number; matches: number; fingerprinted: number; from_cache: number; unreadable: unknown[]; cancelled?: boolean };
+      const r = d.result as { candidates: number; references: number; matches: number; fingerprinted: number; from_cache: number; unreadable: [string, string][]; blank_references?: string[]; cancelled?: boolean };
       if (r.cancelled) {
         outcome.append(h('p', { class: 'ok', id: 'scan-cancelled' },
           `Scan cancelled: ${r.fingerprinted} images fingerprinted, ${r.matches} matches recorded so far. Scan again to finish — fingerprints already computed are reused.`));
@@ -87,6 +87,7 @@ export async function targetsScreen(ctx: Ctx): Promise<HTMLElement> {
         outcome.append(h('p', { class: 'ok', id: 'scan-done' }, `Scan finished: ${r.candidates} captured images against ${r.references} references, ${r.matches} matches recorded (${r.from_cache} fingerprints reused).`),
           button('Review findings', () => ctx.go('findings'), { class: 'primary', id: 'goto-findings' }));
       }
+      for (const w of scanWarnings(r)) outcome.append(h('p', { class: 'warning scan-warning' }, w));
     } else if (d.job === 'screenshots' && d.ok) {
       const r = d.result as { taken: unknown[]; already_taken: string[]; failures: [string, string][]; browser_missing: string | null };
       outcome.appendChild(h('p', { class: r.browser_missing ? 'error' : 'ok', id: 'screenshots-done' },
