@@ -1,7 +1,7 @@
 //! `check` on a real animated GIF whose only copy of a reference is frame 7 of 12:
 //! the match is recorded, scored on that frame, and its explanation names the frame.
 
-use std::path::PathBuf;
+mod common;
 
 use image::codecs::gif::GifEncoder;
 use image::imageops::{self, FilterType};
@@ -10,11 +10,7 @@ use xiezhi_engine::{refs, scan, Silent};
 use xiezhi_fingerprint::Fingerprinter;
 use xiezhi_store::Case;
 
-fn asset(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../demo/assets")
-        .join(rel)
-}
+use common::asset;
 
 fn frame(rel: &str) -> RgbaImage {
     let img = image::open(asset(rel)).expect("demo asset").to_rgb8();

@@ -2,18 +2,14 @@
 //! kept but reported, and matches no other blank image: bench/detect drew four such
 //! Wesnoth wall placeholders as "artwork" before it learnt to skip them.
 
-use std::path::PathBuf;
+mod common;
 
 use image::{Rgba, RgbaImage};
 use xiezhi_engine::{refs, scan, Silent};
 use xiezhi_fingerprint::Fingerprinter;
 use xiezhi_store::Case;
 
-fn asset(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../demo/assets")
-        .join(rel)
-}
+use common::asset;
 
 #[test]
 fn a_blank_reference_is_reported_and_matches_no_blank_candidate() {

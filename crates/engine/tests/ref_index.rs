@@ -2,7 +2,7 @@
 //! the references stay the same, rebuilt when one is added; fingerprints are cached
 //! in the compact binary format and old JSON rows still read.
 
-use std::path::PathBuf;
+mod common;
 
 use xiezhi_engine::ref_index::index_path;
 use xiezhi_engine::{refs, scan, Silent};
@@ -10,11 +10,7 @@ use xiezhi_fingerprint::{decode_stored, Fingerprinter, StoredFingerprint};
 use xiezhi_match::ReferenceIndex;
 use xiezhi_store::Case;
 
-fn asset(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../demo/assets")
-        .join(rel)
-}
+use common::asset;
 
 #[test]
 fn check_uses_a_stored_index_and_rebuilds_it_when_references_change() {

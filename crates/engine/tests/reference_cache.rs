@@ -1,18 +1,14 @@
 //! The reference fingerprints a check compares with are read back from the case
 //! through a bounded cache: its size changes how often a row is read, never a result.
 
-use std::path::PathBuf;
+mod common;
 
 use xiezhi_engine::scan::{check_with, ScanOptions};
 use xiezhi_engine::{refs, Silent, DEFAULT_CACHE_BYTES};
 use xiezhi_fingerprint::Fingerprinter;
 use xiezhi_store::{Case, MatchRecord};
 
-fn asset(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../demo/assets")
-        .join(rel)
-}
+use common::asset;
 
 /// What a match says, without the row's id and time.
 fn outcome(m: &MatchRecord) -> (i64, i64, u64, String, String) {
