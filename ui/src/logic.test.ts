@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyFilter, boxPercent, editType, formatBytes, formatTime, moveSelection, parseSnippet, reselect,
   scoreWidth, shortcut, siteOf, sitesOf, sortFindings, DEFAULT_FILTER, targetActions, crawlOutcome, tlsLine,
-  explainSignals, pdqCounts, scanWarnings,
+  explainSignals, pdqCounts, scanWarnings, MAX_WARNINGS_PER_KIND,
 } from './logic';
 import type { MatchRecord, Signals } from './types';
 
@@ -171,6 +171,14 @@ describe('scan warnings', () => {
       'Unreadable: reference /refs/x.png: not an image',
       'Reference dummy.png shows nothing (fully transparent, or one flat colour): no copy of it can be told from any other blank image.',
     ]);
+  });
+  it('lists at most MAX_WARNINGS_PER_KIND of each kind, then how many more', () => {
+    const unreadable = Array.from({ length: 25 }, (_, i): [string, string] => [`http://127.0.0.1/${i}.png`, 'corrupt']);
+    const w = scanWarnings({ unreadable, blank_references: ['/refs/a.png'] });
+    expect(w).toHaveLength(MAX_WARNINGS_PER_KIND + 2);
+    expect(w[MAX_WARNINGS_PER_KIND - 1]).toBe(`Unreadable: http://127.0.0.1/${MAX_WARNINGS_PER_KIND - 1}.png: corrupt`);
+    expect(w[MAX_WARNINGS_PER_KIND]).toBe('… and 5 more unreadable files.');
+    expect(w[MAX_WARNINGS_PER_KIND + 1]).toMatch(/^Reference a\.png shows nothing/);
   });
   it('is empty for a clean scan and for reports of older versions', () => {
     expect(scanWarnings({ unreadable: [], blank_references: [] })).toEqual([]);

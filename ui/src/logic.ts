@@ -255,12 +255,19 @@ export function crawlOutcome(r: { crawl_id: number; pages: number; assets: numbe
   return `Crawl #${r.crawl_id} finished${resumed}: ${counts}.`;
 }
 
+/** Warnings listed under a finished scan, each kind at most this many (a hostile site can
+ * serve thousands of unreadable images; the CLI and `scan --json` keep the full lists). */
+export const MAX_WARNINGS_PER_KIND = 20;
+
 /** Warnings under a finished scan: files that could not be read, references that show nothing. */
 export function scanWarnings(r: { unreadable?: [string, string][]; blank_references?: string[] }): string[] {
+  const capped = (lines: string[], what: string) => lines.length <= MAX_WARNINGS_PER_KIND ? lines
+    : [...lines.slice(0, MAX_WARNINGS_PER_KIND), `… and ${lines.length - MAX_WARNINGS_PER_KIND} more ${what}.`];
   return [
-    ...(r.unreadable ?? []).map(([what, why]) => `Unreadable: ${what}: ${why}`),
-    ...(r.blank_references ?? []).map(p =>
+    ...capped((r.unreadable ?? []).map(([what, why]) => `Unreadable: ${what}: ${why}`), 'unreadable files'),
+    ...capped((r.blank_references ?? []).map(p =>
       `Reference ${fileName(p)} shows nothing (fully transparent, or one flat colour): no copy of it can be told from any other blank image.`),
+    'references that show nothing'),
   ];
 }
 

@@ -119,10 +119,11 @@ fn match_candidate(
     let compared = compare_frames(case, cand, shortlist, report)?;
     for (i, signals, frame) in &compared {
         let score = xiezhi_match::score(signals) as f64;
-        let strength = xiezhi_match::strength(signals) as f64;
         if score < RECORD_FLOOR {
             continue;
         }
+        // Only for recorded pairs: most shortlisted pairs fall below the floor.
+        let strength = xiezhi_match::strength(signals) as f64;
         // The index shortlists the nearest references, so a reference left out is not nearer.
         let standing = xiezhi_match::Standing {
             rank: 1 + compared
