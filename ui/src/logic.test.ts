@@ -213,6 +213,17 @@ describe('signal rows', () => {
     expect(glow.at(-1)?.meaning).toMatch(/shading agrees but not the fine detail/);
   });
 
+  it('name the references that match the same part, and what that costs', () => {
+    const star = { ...base, local_inliers: 16, pixel_correlation: 0.95, pixel_detail_correlation: 0.84 };
+    expect(explainSignals(star).map((r) => r.name)).not.toContain('Shared part');
+    expect(explainSignals({ ...star, rival_references: 1 }).at(-1)).toEqual({
+      name: 'Shared part',
+      value: '1 other reference',
+      meaning: 'the same part of the candidate also matches another reference (a part both show): the pixel check counts half',
+    });
+    expect(explainSignals({ ...star, rival_references: 2 }).at(-1)?.meaning).toMatch(/matches 2 other references .* counts 1\/3$/);
+  });
+
   it('say a PDQ match through a turn does not count without keypoints, as the engine scores it', () => {
     const pdq = (signals: Partial<Signals>) => explainSignals({ ...base, pdq_distance: 16, ...signals })[2];
     expect(pdq({ pdq_transform: 'rot90_cw' })).toMatchObject({ value: '16 / 256 (rot90_cw)' });

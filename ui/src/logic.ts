@@ -217,6 +217,14 @@ export function explainSignals(s: Signals): { name: string; value: string; meani
       meaning: `the reference placed where the keypoints put it, grey levels compared over ${s.pixel_compared ?? 0} thumbnail pixels: ${verdict}`,
     });
   }
+  const rivals = s.rival_references ?? 0;
+  if (rivals > 0) {
+    rows.push({
+      name: 'Shared part',
+      value: `${rivals} other reference${rivals === 1 ? '' : 's'}`,
+      meaning: `the same part of the candidate also matches ${rivals === 1 ? 'another reference (a part both show)' : `${rivals} other references (a part they all show)`}: the pixel check counts ${rivals === 1 ? 'half' : `1/${rivals + 1}`}`,
+    });
+  }
   return rows;
 }
 

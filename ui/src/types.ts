@@ -26,7 +26,7 @@ export interface Signals {
   region_box: [number, number, number, number] | null; local_matches?: number; local_inliers?: number;
   local_box?: [number, number, number, number] | null; local_coverage?: number; local_mirrored?: boolean;
   pixel_correlation?: number | null; pixel_compared?: number;
-  pixel_detail_correlation?: number | null;
+  pixel_detail_correlation?: number | null; rival_references?: number;
 }
 export interface MatchRecord {
   id: number; score: number; signals: Signals; explanation: string; updated_at: string;

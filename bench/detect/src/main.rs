@@ -189,10 +189,11 @@ fn match_all(
                 }
             }
             let (best_global, best_global_cosine) = index.best_global(qf);
+            let mut compared: Vec<_> = short.iter().map(|&ri| xiezhi_match::compare(refs[ri].1, qf)).collect();
+            xiezhi_match::mark_rivals(&mut compared.iter_mut().collect::<Vec<_>>());
             let mut lines = Vec::with_capacity(short.len());
-            for &ri in &short {
-                let (ritem, rf) = refs[ri];
-                let signals = xiezhi_match::compare(rf, qf);
+            for (&ri, signals) in short.iter().zip(compared) {
+                let ritem = refs[ri].0;
                 let row = PairRow {
                     query: &q.id,
                     reference: &ritem.id,
@@ -291,10 +292,18 @@ fn rescore(out: &Path) -> Result<()> {
     {
         let path = out.join("pairs.jsonl");
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut lines = Vec::new();
+        let mut pairs = Vec::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let p: StoredPair =
                 serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1))?;
+            pairs.push(p);
+        }
+        // A query's pairs are written together; its rivals are counted among them.
+        for group in pairs.chunk_by_mut(|a, b| a.query == b.query) {
+            xiezhi_match::mark_rivals(&mut group.iter_mut().map(|p| &mut p.signals).collect::<Vec<_>>());
+        }
+        let mut lines = Vec::with_capacity(pairs.len());
+        for p in &pairs {
             let row = PairRow {
                 query: &p.query,
                 reference: &p.reference,

@@ -51,11 +51,24 @@ fn local_phrase(s: &Signals) -> String {
                     out.push_str(&format!(", their fine detail {d:.2}"));
                 }
             }
+            out.push_str(&rivals_phrase(s.rival_references));
             out
         }
         _ => format!(
             "; local features: {} of {} tentative keypoint matches agree on one geometry (no geometric confirmation)",
             s.local_inliers, s.local_matches
+        ),
+    }
+}
+
+/// "; the same part of the candidate also matches 2 other references …" (empty for none).
+fn rivals_phrase(n: u32) -> String {
+    match n {
+        0 => String::new(),
+        1 => "; the same part of the candidate also matches 1 other reference (a part both show), so the pixel agreement counts half".into(),
+        n => format!(
+            "; the same part of the candidate also matches {n} other references (a part they all show), so the pixel agreement counts 1/{}",
+            n + 1
         ),
     }
 }
@@ -190,6 +203,33 @@ mod tests {
         );
         let confirmed = Signals { local_inliers: 30, ..s };
         assert!(!explain(&confirmed).contains("not counted"));
+    }
+
+    #[test]
+    fn rival_references_are_named_with_what_they_cost() {
+        let s = Signals {
+            local_inliers: 20,
+            local_box: Some([0, 0, 99, 99]),
+            local_coverage: 0.5,
+            ..crate::tests::unverified()
+        };
+        assert!(!explain(&s).contains("other reference"));
+        let one = explain(&Signals {
+            rival_references: 1,
+            ..s.clone()
+        });
+        assert!(
+            one.contains("also matches 1 other reference (a part both show), so the pixel agreement counts half"),
+            "{one}"
+        );
+        let three = explain(&Signals {
+            rival_references: 3,
+            ..s
+        });
+        assert!(
+            three.contains("also matches 3 other references (a part they all show), so the pixel agreement counts 1/4"),
+            "{three}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod index;
 pub mod keypoint_index;
 mod local;
 mod pixels;
+mod rivals;
 
 use serde::{Deserialize, Serialize};
 use xiezhi_fingerprint::{hamming, Fingerprint, PdqHash, DIHEDRAL_NAMES};
@@ -17,6 +18,7 @@ pub use index::{IndexEntry, IndexError, ReferenceIndex};
 pub use keypoint_index::{KeypointIndex, KeypointIndexBuilder};
 pub use local::{verify, LocalMatch, MIN_INLIERS_FOR_GEOMETRY};
 pub use pixels::{pixel_correlation, PixelCheck};
+pub use rivals::{mark_rivals, RIVAL_OVERLAP, RIVAL_PIXEL_TERM};
 pub use xiezhi_fingerprint;
 
 /// PDQ's published same-picture threshold (Hamming distance, bits of 256).
@@ -82,7 +84,7 @@ Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic reg
   f6 local_inlier_log = min(1, ln(1 + max(local_inliers - 5, 0)) / ln(51)) (keeps growing with the evidence up to 55 inliers),
   f7 local_coverage when local_inliers > 5, else 0,
   f8 local_spread = sqrt(share of R's area spanned by the bounding box of the inliers' positions in R) when local_inliers > 5, else 0 (a copy's inliers cover the part of R it shows; chance consensus sets cluster in a few % of it),
-  f9 pixel_agreement = clamp((pixel_correlation - 0.6) / 0.35, 0, 1) x clamp((pixel_detail_correlation - 0.2) / 0.4, 0, 1) when local_inliers > 5, else 0 (the first factor is 0 up to about the median of unrelated images that passed geometric verification on the benchmark, 1 from 0.95; the second 0 up to 0.2, where the detail of unrelated verified pairs lies (median 0.05), 1 from 0.6, and 1 when the detail could not be compared).
+  f9 pixel_agreement = clamp((pixel_correlation - 0.6) / 0.35, 0, 1) x clamp((pixel_detail_correlation - 0.2) / 0.4, 0, 1) when local_inliers > 5, else 0 (the first factor is 0 up to about the median of unrelated images that passed geometric verification on the benchmark, 1 from 0.95; the second 0 up to 0.2, where the detail of unrelated verified pairs lies (median 0.05), 1 from 0.6, and 1 when the detail could not be compared), divided by 1 + rival_references: the number of other references compared with the same candidate whose own pixel agreement there is at least 0.2 (before this division) at a place overlapping this match's box by at least 30 % of the smaller box (a five-pointed star verifies against every flag with one; a copy seldom shows a part that another reference shows as well).
 The weights and bias are in models/calibration.json (built into the program). They were fitted with scikit-learn (L2, C = 10) on the training half of Xiezhi's copy-detection benchmark (bench/detect: real images from Debian packages, 12 kinds of edited copies, unrelated images; references split in halves so that related references, such as one asset's variants, fall in the same half): positives are each edited copy paired with its own reference, negatives every pair the shortlist proposed for an unrelated image. Pairs of an edited copy with another reference are left out of the fit because references of the benchmark can share content with each other (variants of one portrait, cards of one deck), so such a pair is not a clean negative. The score is thus an estimate of the probability that the candidate is a copy of the reference at the benchmark's mix of copies and unrelated images; the precision and recall measured at the thresholds the product uses (0.5, 0.9, 0.99), on the held-out half only, overall and per kind of edit, are in models/METHOD-error-rates.md.
 The logit (bias + sum of w_i * f_i; infinite for identical bytes or pixels) orders as the score does but keeps telling strong matches apart where the score rounds to 1.00: the benchmark ranks by it, and so does the choice of an animation's best-matching frame.
 Shortlist: each candidate is compared in full with the references shortlisted for it: the 16 nearest distinct references of each of its embeddings (whole image and windows) in the reference index, every reference within PDQ distance 62, and the 8 references with the most keypoint votes (each of C's descriptors, the extra ones included, votes for the reference holding its nearest descriptor within 48 bits, when no other reference holds one within 0.85 of that distance; 3 votes at least), so that a small sprite pasted into a large scene, which no window resembles as a whole, is still compared; matches are ranked by this score.";
@@ -146,6 +148,11 @@ pub struct Signals {
     /// The same comparison on the detail (high-pass) of the grey levels.
     #[serde(default)]
     pub pixel_detail_correlation: Option<f32>,
+    /// Other references compared with the same candidate whose pixels also agree at an
+    /// overlapping place of it (a part both show); set by [`mark_rivals`], 0 from
+    /// [`compare`] alone.
+    #[serde(default)]
+    pub rival_references: u32,
 }
 
 pub const KIND_WHOLE: &str = "whole image";
@@ -247,6 +254,7 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         pixel_correlation: pixels.map(|p| p.correlation),
         pixel_compared: pixels.map_or(0, |p| u32::try_from(p.pixels).unwrap_or(u32::MAX)),
         pixel_detail_correlation: pixels.and_then(|p| p.detail),
+        rival_references: 0,
     }
 }
 
@@ -349,7 +357,8 @@ pub fn features(s: &Signals) -> [f32; 9] {
         } else {
             0.0
         },
-        pixel_term(s),
+        // A part that other references show as well proves less (see `rivals`).
+        pixel_term(s) / (1.0 + s.rival_references as f32),
     ]
 }
 
@@ -402,11 +411,12 @@ mod tests {
             pixel_correlation: Some(0.97),
             pixel_compared: 500,
             pixel_detail_correlation: None,
+            rival_references: 0,
         }
     }
 
     /// The same, verified: 20 inliers placing half of the reference.
-    fn verified() -> Signals {
+    pub(crate) fn verified() -> Signals {
         Signals {
             local_inliers: 20,
             local_box: Some([0, 0, 99, 99]),

@@ -8,23 +8,10 @@
 mod imaging;
 
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, RgbaImage};
-use imaging::{jpeg, open, png, root};
+use image::DynamicImage;
+use imaging::{jpeg, mosaic, open, png, root};
 use xiezhi_fingerprint::Fingerprinter;
 use xiezhi_match::{compare, LOCAL_INLIERS_NONE};
-
-/// Four demo photos, 512 px each, in a 1024-px square.
-fn mosaic() -> RgbaImage {
-    let mut scene = RgbaImage::new(1024, 1024);
-    let tiles = ["brick-wall.jpg", "grass.jpg", "clock.jpg", "hubble-deep-field.jpg"];
-    for (i, name) in tiles.iter().enumerate() {
-        let tile =
-            open(&root().join("demo/assets/distractors").join(name)).resize_exact(512, 512, FilterType::Triangle);
-        let (x, y) = ((i % 2) as i64 * 512, (i / 2) as i64 * 512);
-        imageops::replace(&mut scene, &tile.to_rgba8(), x, y);
-    }
-    scene
-}
 
 #[test]
 fn sprites_pasted_small_into_a_large_scene_are_verified_and_located() {

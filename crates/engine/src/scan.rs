@@ -116,7 +116,8 @@ fn match_candidate(
     report: &mut ScanReport,
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
-    let compared = compare_frames(case, cand, shortlist, report)?;
+    let mut compared = compare_frames(case, cand, shortlist, report)?;
+    xiezhi_match::mark_rivals(&mut compared.iter_mut().map(|(_, s, _)| s).collect::<Vec<_>>());
     for (i, signals, frame) in &compared {
         let score = xiezhi_match::score(signals) as f64;
         if score < RECORD_FLOOR {

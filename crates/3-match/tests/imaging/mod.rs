@@ -1,12 +1,13 @@
 //! Real test images and the benchmark's paste edit, shared by the tests that paste a
-//! sprite into photos or scenes (`keypoint_shortlist`, `pixel_verification`, `scene_paste`).
+//! sprite into photos or scenes (`keypoint_shortlist`, `pixel_verification`, `rival_references`,
+//! `scene_paste`).
 #![allow(dead_code)] // each test binary uses a part of it
 
 use std::path::{Path, PathBuf};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
-use image::DynamicImage;
+use image::{DynamicImage, RgbaImage};
 
 /// `crates/`, where the sprites (`2-fingerprint/tests/sprites`) and the demo's
 /// pictures (`demo/assets`) live.
@@ -44,4 +45,17 @@ pub fn pasted(sprite: &DynamicImage, host: &DynamicImage) -> Vec<u8> {
         i64::from((host.height() - side) / 2),
     );
     jpeg(&DynamicImage::ImageRgba8(canvas), 85)
+}
+
+/// Four demo photos, 512 px each, in a 1024-px square.
+pub fn mosaic() -> RgbaImage {
+    let mut scene = RgbaImage::new(1024, 1024);
+    let tiles = ["brick-wall.jpg", "grass.jpg", "clock.jpg", "hubble-deep-field.jpg"];
+    for (i, name) in tiles.iter().enumerate() {
+        let tile =
+            open(&root().join("demo/assets/distractors").join(name)).resize_exact(512, 512, FilterType::Triangle);
+        let (x, y) = ((i % 2) as i64 * 512, (i / 2) as i64 * 512);
+        imageops::replace(&mut scene, &tile.to_rgba8(), x, y);
+    }
+    scene
 }
