@@ -356,8 +356,18 @@ fn check_matches_local_files_without_a_crawl() {
     let img = image::open(&refs[0]).expect("decode reference");
     img.fliph().save(suspects.join("mirrored.png")).expect("save");
     std::fs::write(suspects.join("notes.txt"), "not an image").expect("write");
-    let out = ok_json(&["check", s(&case), s(&suspects), "--json"]);
+    let run = xiezhi(&["check", s(&case), s(&suspects), "--json"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let out: Value = serde_json::from_slice(&run.stdout).expect("stdout is JSON alone");
     let list = out.as_array().expect("list");
+    // stdout is the list alone; what could not be read is said on stderr.
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("unreadable: ") && l.contains("notes.txt")),
+        "{stderr}"
+    );
     assert!(list.len() >= 2, "{out}");
     assert!(
         list[0]["candidate"]["path"]

@@ -10,7 +10,7 @@ use xiezhi_engine::export::ExportOptions;
 use xiezhi_engine::Scope;
 use xiezhi_store::{Case, Decision};
 
-use crate::output::{match_json, print_blank_references, print_json, print_match_table};
+use crate::output::{match_json, print_json, print_match_table, print_scan_warnings};
 use crate::progress::Bars;
 use crate::{CaseCmd, Cli, Command, CrawlArgs, ExportArgs, RefsCmd, ReviewArgs, ScopeArg};
 
@@ -147,10 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "Scanned {} captured images against {} references: {} matches recorded ({} fingerprints computed, {} reused).",
                     r.candidates, r.references, r.matches, r.fingerprinted, r.from_cache
                 );
-                for (what, why) in &r.unreadable {
-                    println!("unreadable: {what}: {why}");
-                }
-                print_blank_references(&r.blank_references);
+                print_scan_warnings(&r, false);
                 if let Some(shots) = &r.screenshots {
                     crate::screenshot_cmd::print_text(shots);
                 }
@@ -161,13 +158,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut case = open(&dir)?;
             let fp = fingerprinter()?;
             let r = xiezhi_engine::scan::check(&mut case, &fp, &paths, &bars)?;
+            print_scan_warnings(&r.scan, json);
             if json {
                 print_json(&r.matches.iter().map(match_json).collect::<Vec<_>>())?;
             } else {
-                for (what, why) in &r.scan.unreadable {
-                    println!("unreadable: {what}: {why}");
-                }
-                print_blank_references(&r.scan.blank_references);
                 print_match_table(&r.matches);
             }
         }

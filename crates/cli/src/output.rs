@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use xiezhi_engine::scan::ScanReport;
 use xiezhi_store::{AssetOrigin, MatchRecord};
 
 /// Print one JSON document on stdout.
@@ -58,13 +59,25 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// Warnings for references that show nothing (the engine keeps them).
-pub fn print_blank_references(paths: &[String]) {
-    for p in paths {
-        println!(
+/// Files that could not be read and references that show nothing (the engine keeps
+/// them), one line each; on stderr when stdout carries JSON, so a script reading
+/// `check --json` still learns of them.
+pub fn print_scan_warnings(report: &ScanReport, to_stderr: bool) {
+    let say = |line: String| {
+        if to_stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    for (what, why) in &report.unreadable {
+        say(format!("unreadable: {what}: {why}"));
+    }
+    for p in &report.blank_references {
+        say(format!(
             "warning: reference {p} shows nothing (fully transparent, or one flat colour): \
              no copy of it can be told from any other blank image"
-        );
+        ));
     }
 }
 
