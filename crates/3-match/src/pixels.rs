@@ -20,6 +20,13 @@ pub const MIN_PIXELS: usize = 32;
 /// Reference pixels at least this opaque (of 255) are compared: a half-transparent
 /// edge shows whatever the copy was pasted on.
 const OPAQUE_REFERENCE: f32 = 230.0;
+/// When those cells give no verdict (fewer than `MIN_PIXELS` of them in the candidate:
+/// thin strokes such as a title logo's letters, a glow or an outline, whose every cell
+/// mixes stroke and transparency once averaged down to the grid), cells at least half
+/// opaque are compared instead. Without it, a 35 % crop of Wesnoth's Turkish title logo with 139
+/// of 142 keypoint matches verified had no pixel verdict (3 % of the logo is that
+/// opaque), nor had 3 % of all verified copies on the benchmark.
+const SPARSE_OPAQUE_REFERENCE: f32 = 128.0;
 /// Candidate pixels at least this opaque are compared.
 const OPAQUE_CANDIDATE: f32 = 128.0;
 /// The comparison grid is this much coarser than the finer of the two thumbnails
@@ -125,45 +132,50 @@ pub fn pixel_correlation(
         reference.width as f32 / gw as f32,
         reference.height as f32 / gh as f32,
     );
-    let mut best: Option<PixelCheck> = None;
     let mut pairs: Vec<(f32, f32)> = Vec::with_capacity((gw * gh) as usize);
     let mut cells: Vec<Option<(f32, f32)>> = vec![None; (gw * gh) as usize];
-    for dy in SHIFTS {
-        for dx in SHIFTS {
-            pairs.clear();
-            cells.iter_mut().for_each(|c| *c = None);
-            for v in 0..gh {
-                for u in 0..gw {
-                    let g = grid.get_pixel(u, v).0;
-                    if f32::from(g[1]) < OPAQUE_REFERENCE {
-                        continue;
+    // Opaque cells first; half-opaque ones when they give no verdict (thin strokes).
+    [OPAQUE_REFERENCE, SPARSE_OPAQUE_REFERENCE]
+        .into_iter()
+        .find_map(|opaque_reference| {
+            let mut best: Option<PixelCheck> = None;
+            for dy in SHIFTS {
+                for dx in SHIFTS {
+                    pairs.clear();
+                    cells.iter_mut().for_each(|c| *c = None);
+                    for v in 0..gh {
+                        for u in 0..gw {
+                            let g = grid.get_pixel(u, v).0;
+                            if f32::from(g[1]) < opaque_reference {
+                                continue;
+                            }
+                            let (mut x, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
+                            if mirrored {
+                                x = rw - x;
+                            }
+                            let cx = (a * x - b * y + tx) * cand_scale + dx;
+                            let cy = (b * x + a * y + ty) * cand_scale + dy;
+                            if let Some((l, al)) = sample(&cp, cx, cy) {
+                                if al >= OPAQUE_CANDIDATE {
+                                    pairs.push((f32::from(g[0]), l));
+                                    cells[(v * gw + u) as usize] = Some((f32::from(g[0]), l));
+                                }
+                            }
+                        }
                     }
-                    let (mut x, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
-                    if mirrored {
-                        x = rw - x;
-                    }
-                    let cx = (a * x - b * y + tx) * cand_scale + dx;
-                    let cy = (b * x + a * y + ty) * cand_scale + dy;
-                    if let Some((l, al)) = sample(&cp, cx, cy) {
-                        if al >= OPAQUE_CANDIDATE {
-                            pairs.push((f32::from(g[0]), l));
-                            cells[(v * gw + u) as usize] = Some((f32::from(g[0]), l));
+                    if let Some(c) = correlation(&pairs) {
+                        if best.is_none_or(|b| c > b.correlation) {
+                            best = Some(PixelCheck {
+                                correlation: c,
+                                pixels: pairs.len(),
+                                detail: detail_correlation(&cells, gw, gh),
+                            });
                         }
                     }
                 }
             }
-            if let Some(c) = correlation(&pairs) {
-                if best.is_none_or(|b| c > b.correlation) {
-                    best = Some(PixelCheck {
-                        correlation: c,
-                        pixels: pairs.len(),
-                        detail: detail_correlation(&cells, gw, gh),
-                    });
-                }
-            }
-        }
-    }
-    best
+            best
+        })
 }
 
 /// Correlation of the high-pass residuals of compared grid cells whose 3x3

@@ -129,3 +129,48 @@ fn shared_smooth_shading_with_other_detail_is_no_pixel_agreement() {
     s.pixel_detail_correlation = alike.detail;
     assert_eq!(pixel_feature(&s), 0.0);
 }
+
+/// Line art on a transparent canvas: the pixels of `photo` within 3 px of a place where
+/// its grey level changes fast (its outlines), everything else transparent; a title
+/// logo's letters are like it.
+fn outlines(photo: &image::DynamicImage) -> image::DynamicImage {
+    let grey = photo.to_luma8();
+    let (w, h) = grey.dimensions();
+    let at = |x: i64, y: i64| {
+        i64::from(
+            grey.get_pixel(x.clamp(0, i64::from(w) - 1) as u32, y.clamp(0, i64::from(h) - 1) as u32)
+                .0[0],
+        )
+    };
+    let edge = |x: i64, y: i64| (at(x + 1, y) - at(x - 1, y)).abs() + (at(x, y + 1) - at(x, y - 1)).abs() > 60;
+    let mut out = photo.to_rgba8();
+    for y in 0..i64::from(h) {
+        for x in 0..i64::from(w) {
+            let near = (-3..=3).any(|dy| (-3..=3).any(|dx| edge(x + dx, y + dy)));
+            out.get_pixel_mut(x as u32, y as u32).0[3] = if near { 255 } else { 0 };
+        }
+    }
+    image::DynamicImage::ImageRgba8(out)
+}
+
+#[test]
+fn a_crop_of_thin_line_art_gets_a_pixel_verdict() {
+    let fp = Fingerprinter::new_default().expect("model");
+    let art = outlines(&open(&root().join("demo/assets/references/rocket.jpg")).resize(600, 600, FilterType::Triangle));
+    let (w, h) = (art.width(), art.height());
+    let (cw, ch) = ((f64::from(w) * 0.59) as u32, (f64::from(h) * 0.59) as u32);
+    let crop = art.crop_imm(w / 10, h / 5, cw, ch);
+    let reference = fp.fingerprint(&png(&art)).expect("line art");
+    let cand = fp.fingerprint(&png(&crop)).expect("crop");
+    let s = compare(&reference, &cand);
+    println!(
+        "line-art crop: {} inliers, correlation {:?} over {} px",
+        s.local_inliers, s.pixel_correlation, s.pixel_compared
+    );
+    assert!(s.local_transform.is_some());
+    // Averaged down to the comparison grid, hardly a cell of thin lines is 90 % opaque:
+    // half-opaque cells are compared instead, rather than no verdict at all.
+    let c = s.pixel_correlation.expect("a verdict on half-opaque cells");
+    assert!(c >= 0.7, "{c}");
+    assert!(pixel_feature(&s) > 0.2);
+}
