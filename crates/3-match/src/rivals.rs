@@ -14,8 +14,9 @@
 use crate::{pixel_term, Signals, LOCAL_INLIERS_NONE};
 
 /// Pixel agreement ([`pixel_term`]) from which a verified match counts as showing
-/// its reference at its place in the candidate. Offline on the benchmark's training
-/// half, 0.1–0.3 gave the same results; 0.5 lost crops and combined edits.
+/// its reference at its place in the candidate. Fitted on the benchmark's training half
+/// and scored on the held-out half, 0.1–0.3 gave the same results; 0.5 lost crops and
+/// combined edits.
 pub const RIVAL_PIXEL_TERM: f32 = 0.2;
 /// Two matches are at the same place when their boxes in the candidate overlap by at
 /// least this share of the smaller box (0.1 and 0.3 gave the same results).
