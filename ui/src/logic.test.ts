@@ -224,6 +224,16 @@ describe('signal rows', () => {
     expect(explainSignals({ ...star, rival_references: 2 }).at(-1)?.meaning).toMatch(/matches 2 other references .* counts 1\/3$/);
   });
 
+  it('show the pixel search when one was made (only where keypoints fitted no geometry)', () => {
+    const found = { transform: [1, 0, -40, -12] as [number, number, number, number], bbox: [0, 0, 90, 60] as [number, number, number, number], correlation: 0.98, detail_correlation: 0.91, compared: 640 };
+    expect(explainSignals({ ...base, local_inliers: 2, searched_pixels: found }).at(-1)).toEqual({
+      name: 'Pixel search',
+      value: 'correlation 0.98, detail 0.91',
+      meaning: 'no keypoint geometry, so the reference was searched for where the embeddings match best (scaled 1.00 times), grey levels compared over 640 thumbnail pixels: the same pixels',
+    });
+    expect(explainSignals({ ...base, local_inliers: 2 }).map((r) => r.name)).not.toContain('Pixel search');
+  });
+
   it('say a PDQ match through a turn does not count without keypoints, as the engine scores it', () => {
     const pdq = (signals: Partial<Signals>) => explainSignals({ ...base, pdq_distance: 16, ...signals })[2];
     expect(pdq({ pdq_transform: 'rot90_cw' })).toMatchObject({ value: '16 / 256 (rot90_cw)' });

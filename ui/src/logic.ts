@@ -157,6 +157,20 @@ export function parseSnippet(html: string): SnippetPart[] {
   return parts.filter((p) => p.text.length > 0);
 }
 
+function correlationValue(c: number, d: number | null | undefined): string {
+  return `correlation ${c.toFixed(2)}${d !== undefined && d !== null ? `, detail ${d.toFixed(2)}` : ''}`;
+}
+
+/** What a grey-level correlation (and that of the fine detail) says, in words. */
+function pixelVerdict(c: number, d: number | null | undefined): string {
+  const known = d !== undefined && d !== null;
+  // Below 0.2 the fine detail disagrees (xiezhi_match::PIXEL_DETAIL_NONE): shading alike, drawing not.
+  if (c > 0.6 && known && d <= 0.2) return 'the overall shading agrees but not the fine detail (a look-alike, not the same pixels)';
+  if (c >= 0.95) return 'the same pixels';
+  if (c > 0.6) return 'partly the same pixels (recoloured, re-drawn or a loose fit)';
+  return 'not the same pixels';
+}
+
 /** A region box [x, y, w, h] in image pixels as percentages of the displayed image. */
 export function boxPercent(box: [number, number, number, number], width: number, height: number) {
   if (width <= 0 || height <= 0) return null;
@@ -201,20 +215,20 @@ export function explainSignals(s: Signals): { name: string; value: string; meani
   if (s.pixel_correlation !== undefined && s.pixel_correlation !== null) {
     const c = s.pixel_correlation;
     const d = s.pixel_detail_correlation;
-    const known = d !== undefined && d !== null;
-    // Below 0.2 the fine detail disagrees (xiezhi_match::PIXEL_DETAIL_NONE): shading alike, drawing not.
-    const verdict =
-      c > 0.6 && known && d <= 0.2
-        ? 'the overall shading agrees but not the fine detail (a look-alike, not the same pixels)'
-        : c >= 0.95
-          ? 'the same pixels'
-          : c > 0.6
-            ? 'partly the same pixels (recoloured, re-drawn or a loose fit)'
-            : 'not the same pixels';
     rows.push({
       name: 'Pixel check',
-      value: `correlation ${c.toFixed(2)}${known ? `, detail ${d.toFixed(2)}` : ''}`,
-      meaning: `the reference placed where the keypoints put it, grey levels compared over ${s.pixel_compared ?? 0} thumbnail pixels: ${verdict}`,
+      value: correlationValue(c, d),
+      meaning: `the reference placed where the keypoints put it, grey levels compared over ${s.pixel_compared ?? 0} thumbnail pixels: ${pixelVerdict(c, d)}`,
+    });
+  }
+  const searched = s.searched_pixels;
+  if (searched) {
+    const c = searched.correlation;
+    const d = searched.detail_correlation;
+    rows.push({
+      name: 'Pixel search',
+      value: correlationValue(c, d),
+      meaning: `no keypoint geometry, so the reference was searched for where the embeddings match best (scaled ${searched.transform[0].toFixed(2)} times), grey levels compared over ${searched.compared} thumbnail pixels: ${pixelVerdict(c, d)}`,
     });
   }
   const rivals = s.rival_references ?? 0;

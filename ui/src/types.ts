@@ -27,6 +27,8 @@ export interface Signals {
   local_box?: [number, number, number, number] | null; local_coverage?: number; local_mirrored?: boolean;
   pixel_correlation?: number | null; pixel_compared?: number;
   pixel_detail_correlation?: number | null; rival_references?: number;
+  /** Pixels found by search where keypoints fitted no geometry (xiezhi_match::SearchedPixels). */
+  searched_pixels?: SearchedPixels | null;
 }
 export interface MatchRecord {
   id: number; score: number; signals: Signals; explanation: string; updated_at: string;
@@ -40,3 +42,12 @@ export interface Check { name: string; ok: boolean; detail: string }
 export interface VerifyReport { ok: boolean; checks: Check[] }
 export interface ProgressEvent { job: string; phase: string; total: number | null; done: number; message: string; elapsed_ms: number }
 export interface DoneEvent { job: string; ok: boolean; cancelled: boolean; result: any; error: string | null }
+
+/** The reference's pixels found by a search of scale and shift (xiezhi_match::SearchedPixels). */
+export interface SearchedPixels {
+  transform: [number, number, number, number];
+  bbox: [number, number, number, number];
+  correlation: number;
+  detail_correlation: number | null;
+  compared: number;
+}

@@ -179,8 +179,30 @@ fn sentence(s: &Signals, standing: Option<Standing>) -> String {
         out.push_str(&format!("; best region: {r} with similarity {:.2}", s.region_cosine));
     }
     out.push_str(&local_phrase(s));
+    out.push_str(&searched_phrase(s));
     out.push('.');
     out
+}
+
+/// The clause of [`explain`] on pixels found by search where keypoints fitted no
+/// geometry (starts with "; "; empty without).
+fn searched_phrase(s: &Signals) -> String {
+    match &s.searched_pixels {
+        Some(p) => {
+            let mut out = format!(
+                "; without a keypoint geometry, searched where the embeddings match best, the reference's grey levels, scaled {:.2} times and placed at {}, correlate {:.2} with the candidate's over {} thumbnail pixels",
+                p.transform[0],
+                corners(&p.bbox),
+                p.correlation,
+                thousands(p.compared as usize)
+            );
+            if let Some(d) = p.detail_correlation {
+                out.push_str(&format!(", their fine detail {d:.2}"));
+            }
+            out
+        }
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]
@@ -230,6 +252,32 @@ mod tests {
             three.contains("also matches 3 other references (a part they all show), so the pixel agreement counts 1/4"),
             "{three}"
         );
+    }
+
+    #[test]
+    fn pixels_found_by_search_are_said_when_searched() {
+        let found = crate::SearchedPixels {
+            transform: [0.5, 0.0, 10.0, 20.0],
+            bbox: [10, 20, 50, 40],
+            correlation: 0.97,
+            detail_correlation: Some(0.9),
+            compared: 1234,
+        };
+        let s = Signals {
+            local_inliers: 2,
+            searched_pixels: Some(found),
+            ..crate::tests::unverified()
+        };
+        let text = explain(&s);
+        assert!(
+            text.contains("without a keypoint geometry, searched where the embeddings match best, the reference's grey levels, scaled 0.50 times and placed at (10,20)–(60,60), correlate 0.97 with the candidate's over 1,234 thumbnail pixels, their fine detail 0.90."),
+            "{text}"
+        );
+        let unsearched = explain(&Signals {
+            searched_pixels: None,
+            ..s
+        });
+        assert!(!unsearched.contains("searched"), "{unsearched}");
     }
 
     #[test]

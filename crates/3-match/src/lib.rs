@@ -1,6 +1,7 @@
 //! Xiezhi match stage: compares a reference [`Fingerprint`] with a candidate,
 //! combines the signals into one score and explains it in a plain sentence.
 
+mod align;
 mod calibration;
 mod explain;
 pub mod index;
@@ -12,6 +13,7 @@ mod rivals;
 use serde::{Deserialize, Serialize};
 use xiezhi_fingerprint::{hamming, Fingerprint, PdqHash, DIHEDRAL_NAMES};
 
+pub use align::{search_alignment, SearchedPixels, WindowPair};
 pub use calibration::{calibration, Calibration, ERROR_RATES};
 pub use explain::{explain, explain_among, Standing};
 pub use index::{IndexEntry, IndexError, ReferenceIndex};
@@ -35,6 +37,15 @@ pub const SHORTLIST_NEIGHBOURS_PER_VECTOR: usize = 16;
 pub const SHORTLIST_PDQ_DISTANCE: u32 = 2 * PDQ_MATCH_THRESHOLD;
 /// …and the references with the most keypoint votes ([`KeypointIndex`]).
 pub const SHORTLIST_KEYPOINT_REFERENCES: usize = 8;
+
+/// Region cosine from which a comparison without a keypoint geometry searches for the
+/// reference's pixels ([`search_alignment`]). Below it, the windows say too little about
+/// where to look. Of the pairs the benchmark's shortlist compares, 15 % have no keypoint
+/// geometry and a window at or above it.
+pub const SEARCH_MIN_REGION_COSINE: f32 = 0.7;
+
+/// The best-matching window pairs a search starts from (see [`search_alignment`]).
+pub const SEARCH_STARTS: usize = 4;
 
 /// Below this PDQ quality (0..100) the reference implementation advises
 /// against trusting the hash (flat or nearly blank images all hash alike).
@@ -74,6 +85,7 @@ Signals (reference R, candidate C):
 - region_cosine: best cosine over the whole images and fixed windows (9 at 60 % of each side on a 3x3 grid, offsets 0/20/40 %, and each sprite of a sprite sheet; windows less than 15 % opaque or of one colour, luma standard deviation below 4 of 255, are left out because they carry no content): R-window vs whole C (C is a crop of R), whole R vs C-window (R pasted into C), R-window vs C-window (shared part); never below embedding_cosine.
 - local_inliers: ORB-style local features (FAST-9 corners on a 1.2x image pyramid, contrast threshold 20, lowered to 8 on pyramid levels with too few corners such as flat art; 256-bit steered BRIEF descriptors; on a working copy whose long side is 320 to 1024 px and whose short side is at least 96 px when the long side can grow to 1024 px, so sprite strips have room for patches; 500 per 512 x 512 px of working copy, at least 500 and at most 2,000, spread over a grid of 32-px cells, so a small picture pasted into a large scene keeps its detail and its share of keypoints; images with transparency are padded with transparent grey and keep only keypoints whose patch is at least 50 % opaque, so the outline of a sprite counts, also where it touches the file's border) are matched between R (as is and mirrored) and C, whose keypoints continue to four times that density (2,000 per 512 x 512 px, at most 4,000: a picture pasted into C at a third of its area gets only its share of C's keypoints, and at the base density too few of them were the corners chosen in R) (Hamming distance <= 64 bits, Lowe ratio 0.8, one match per C keypoint; local_matches counts them); a similarity transform (rotation, uniform scale, shift) is fitted by RANSAC (500 fixed-seed iterations), and local_inliers counts the matches it maps within 2 % of C's diagonal with consistent keypoint orientation (30 degrees) and size (factor 2). Besides random pairs of matches, every match also proposes the transform given by its own keypoint scale and orientation (refitted on the matches it explains), so a copy whose inliers are a few % of the matches, as when it is pasted into a busy picture, is still found. With 6 or more inliers the transform is refitted on the matches within a half, then a quarter of that tolerance (at least 1.5 px), so that near-miss matches of a repetitive texture (a star field) do not turn it, and R's outline is mapped into C: local_box is its bounding box there, local_coverage the share of R's area inside C, local_mirrored whether R had to be mirrored.
 - pixel_correlation: with that transform, R's pixels are placed in C and compared: both fingerprints keep a grey-level thumbnail (luma over neutral grey, long side 160 px, area-averaged, with its opacity); on a grid in R's frame at half the resolution at which the coarser of the two thumbnails shows R, the Pearson correlation of R's grey levels (pixels at least 90 % opaque; at least half opaque when those give no verdict, as for thin strokes such as a title logo's letters) with C's (bilinear, opaque pixels), best of 9 sub-pixel shifts (0 or ±0.5 of C's thumbnail pixel); no value below 32 compared pixels or over flat pixels. pixel_detail_correlation: the same correlation, at the same shift, of the detail: each grid value minus the mean of its 3x3 neighbourhood, over the grid cells whose whole neighbourhood was compared (two smooth glows on black, such as two galaxies, correlate as wholes; their detail does not). Keypoints say 'same kind of picture'; sprites of one art style share a dozen keypoints in one geometry without sharing their pixels, a crop or a paste keeps them.
+- searched_pixels: when keypoints give 5 inliers or fewer and the region cosine is at least 0.7, R's pixels are searched for in C: starting from each of the 4 best-matching window pairs (placement and scale from the windows' sizes and centres) and from the whole images (also as a crop of R, or R pasted in C, at R's own pixel size, anywhere), scales 0.8-1.25 times and shifts up to 20 % of the matched window are tried on a grid of 20 cells across that window, the best place is refined on grids of 40 and 80 cells (never finer than either thumbnail shows R), and the place with the highest correlation is compared as pixel_correlation does, over every cell of R that is at least 1/8 opaque and C's cells whatever their opacity (both over neutral grey, as a crop of a transparent picture keeps them): correlation, detail correlation, cells compared, the scale and shift (no rotation, no mirror: rotated and mirrored copies keep their keypoints). A glow, a fog tile, a flat drawing cropped to a third has no corners; the embeddings say roughly where and at what scale, the search says whether the pixels are there.
 Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic regression
   score = sigmoid(bias + sum of w_i * f_i), every weight >= 0 so that no signal can lower the score (monotone), over
   f1 pdq_similarity = max(0, 1 - pdq_distance/128) * min(pdq_quality, 50)/50 (damped for low-detail images, whose hashes are unreliable),
@@ -85,7 +97,8 @@ Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic reg
   f7 local_coverage when local_inliers > 5, else 0,
   f8 local_spread = sqrt(share of R's area spanned by the bounding box of the inliers' positions in R) when local_inliers > 5, else 0 (a copy's inliers cover the part of R it shows; chance consensus sets cluster in a few % of it),
   f9 pixel_agreement = clamp((pixel_correlation - 0.6) / 0.35, 0, 1) x clamp((pixel_detail_correlation - 0.2) / 0.4, 0, 1) when local_inliers > 5, else 0 (the first factor is 0 up to about the median of unrelated images that passed geometric verification on the benchmark, 1 from 0.95; the second 0 up to 0.2, where the detail of unrelated verified pairs lies (median 0.05), 1 from 0.6, and 1 when the detail could not be compared), divided by 1 + rival_references: the number of other references compared with the same candidate whose own pixel agreement there is at least 0.2 (before this division) at a place overlapping this match's box by at least 30 % of the smaller box (a five-pointed star verifies against every flag with one; a copy seldom shows a part that another reference shows as well),
-  f10 pixel_confirmed_inliers = f6 x f9 (the evidence of many inliers counts as far as the pixels confirm it: when it was added, on the benchmark's held-out half, this product lifted µAP from 0.948 to 0.951 and recall at precision 0.99 of pasted copies from 0.69 to 0.72, and did no harm with the halves swapped).
+  f10 pixel_confirmed_inliers = f6 x f9 (the evidence of many inliers counts as far as the pixels confirm it: when it was added, on the benchmark's held-out half, this product lifted µAP from 0.948 to 0.951 and recall at precision 0.99 of pasted copies from 0.69 to 0.72, and did no harm with the halves swapped),
+  f11 searched_pixel_agreement = the ramps of f9 over the searched_pixels correlation and detail, 0 without a search (a separate feature because a search that maximises a correlation finds more agreement between unrelated pictures than a transform from keypoints does: the fit weighs it on its own).
 The weights and bias are in models/calibration.json (built into the program). They were fitted with scikit-learn (L2, C = 10) on the training half of Xiezhi's copy-detection benchmark (bench/detect: real images from Debian packages, 12 kinds of edited copies, unrelated images; references split in halves so that related references, such as one asset's variants, fall in the same half): positives are each edited copy paired with its own reference, negatives every pair the shortlist proposed for an unrelated image. Pairs of an edited copy with another reference are left out of the fit because references of the benchmark can share content with each other (variants of one portrait, cards of one deck), so such a pair is not a clean negative. The score is thus an estimate of the probability that the candidate is a copy of the reference at the benchmark's mix of copies and unrelated images; the precision and recall measured at the thresholds the product uses (0.5, 0.9, 0.99), on the held-out half only, overall and per kind of edit, are in models/METHOD-error-rates.md.
 The logit (bias + sum of w_i * f_i; infinite for identical bytes or pixels) orders as the score does but keeps telling strong matches apart where the score rounds to 1.00: the benchmark ranks by it, and so does the choice of an animation's best-matching frame.
 Shortlist: each candidate is compared in full with the references shortlisted for it: the 16 nearest distinct references of each of its embeddings (whole image and windows) in the reference index, every reference within PDQ distance 62, and the 8 references with the most keypoint votes (each of C's descriptors, the extra ones included, votes for the reference holding its nearest descriptor within 48 bits, when no other reference holds one within 0.85 of that distance; 3 votes at least), so that a small sprite pasted into a large scene, which no window resembles as a whole, is still compared; matches are ranked by this score.";
@@ -154,6 +167,11 @@ pub struct Signals {
     /// [`compare`] alone.
     #[serde(default)]
     pub rival_references: u32,
+    /// Where local features fitted no geometry: the reference's pixels found by a
+    /// search near the best-matching windows ([`search_alignment`]), when the region
+    /// cosine is at least [`SEARCH_MIN_REGION_COSINE`].
+    #[serde(default)]
+    pub searched_pixels: Option<SearchedPixels>,
 }
 
 pub const KIND_WHOLE: &str = "whole image";
@@ -204,36 +222,80 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
     let (pdq_distance, pdq_transform) = pdq_signal(reference, candidate);
     let same_model = reference.model_id == candidate.model_id;
     let mut embedding_cosine = 0.0;
-    let mut best = (0.0f32, KIND_WHOLE, None);
+    let whole = |f: &Fingerprint| [0, 0, f.width, f.height];
+    let boxed = |r: &xiezhi_fingerprint::RegionEmbedding| [r.x, r.y, r.w, r.h];
+    // Every comparison of a reference window (or the whole) with a candidate window (or
+    // the whole): cosine, kind, reference's window, candidate's window.
+    let mut pairs: Vec<(f32, &str, [u32; 4], [u32; 4])> = Vec::new();
     if same_model {
         embedding_cosine = cosine(&reference.embedding, &candidate.embedding);
-        best.0 = embedding_cosine;
-        let boxed = |r: &xiezhi_fingerprint::RegionEmbedding| Some([r.x, r.y, r.w, r.h]);
+        pairs.push((embedding_cosine, KIND_WHOLE, whole(reference), whole(candidate)));
         for r in &reference.regions {
-            let c = cosine(&r.embedding, &candidate.embedding);
-            if c > best.0 {
-                best = (c, KIND_CROP, boxed(r));
-            }
+            pairs.push((
+                cosine(&r.embedding, &candidate.embedding),
+                KIND_CROP,
+                boxed(r),
+                whole(candidate),
+            ));
         }
         for cr in &candidate.regions {
-            let c = cosine(&reference.embedding, &cr.embedding);
-            if c > best.0 {
-                best = (c, KIND_PASTE, boxed(cr));
-            }
+            pairs.push((
+                cosine(&reference.embedding, &cr.embedding),
+                KIND_PASTE,
+                whole(reference),
+                boxed(cr),
+            ));
         }
         for r in &reference.regions {
             for cr in &candidate.regions {
-                let c = cosine(&r.embedding, &cr.embedding);
-                if c > best.0 {
-                    best = (c, KIND_SHARED, boxed(cr));
-                }
+                pairs.push((cosine(&r.embedding, &cr.embedding), KIND_SHARED, boxed(r), boxed(cr)));
             }
         }
     }
+    // The first of the best (the whole image, then crops, pastes and shared parts, as
+    // they were pushed), as before the search needed the others.
+    let best = pairs
+        .iter()
+        .fold(None::<&(f32, &str, [u32; 4], [u32; 4])>, |b, p| match b {
+            Some(b) if b.0 >= p.0 => Some(b),
+            _ => Some(p),
+        })
+        .copied()
+        .unwrap_or((0.0, KIND_WHOLE, whole(reference), whole(candidate)));
+    let region_box = match best.1 {
+        KIND_WHOLE => None,
+        KIND_CROP => Some(best.2),
+        _ => Some(best.3),
+    };
     let lm = verify(reference, candidate);
     let pixels = lm
         .transform
         .and_then(|t| pixel_correlation(reference, candidate, t, lm.mirrored));
+    // Without a geometry from keypoints, look for the pixels where the windows say.
+    let searched = (lm.inliers <= LOCAL_INLIERS_NONE && best.0 >= SEARCH_MIN_REGION_COSINE)
+        .then(|| {
+            pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+            // The whole images as well: it also tries the candidate as a crop of the
+            // reference at its own pixel size, wherever it lies (see `search_alignment`).
+            let whole_pair = WindowPair {
+                reference: whole(reference),
+                candidate: whole(candidate),
+            };
+            let mut starts: Vec<WindowPair> = pairs
+                .iter()
+                .take(SEARCH_STARTS)
+                .filter(|p| p.0 >= SEARCH_MIN_REGION_COSINE)
+                .map(|p| WindowPair {
+                    reference: p.2,
+                    candidate: p.3,
+                })
+                .collect();
+            if !starts.contains(&whole_pair) {
+                starts.push(whole_pair);
+            }
+            search_alignment(reference, candidate, &starts)
+        })
+        .flatten();
     Signals {
         exact_bytes: reference.sha256 == candidate.sha256,
         exact_pixels: reference.pixel_sha256 == candidate.pixel_sha256,
@@ -244,7 +306,7 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         embedding_cosine,
         region_cosine: best.0,
         region_kind: best.1.to_string(),
-        region_box: best.2,
+        region_box,
         local_matches: lm.matches,
         local_inliers: lm.inliers,
         local_box: lm.bbox,
@@ -256,6 +318,7 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         pixel_compared: pixels.map_or(0, |p| u32::try_from(p.pixels).unwrap_or(u32::MAX)),
         pixel_detail_correlation: pixels.and_then(|p| p.detail),
         rival_references: 0,
+        searched_pixels: searched,
     }
 }
 
@@ -290,11 +353,22 @@ pub fn local_term(s: &Signals) -> f32 {
 /// correlation is only computed along one).
 pub fn pixel_term(s: &Signals) -> f32 {
     match s.pixel_correlation {
-        Some(c) if s.local_inliers > LOCAL_INLIERS_NONE && c.is_finite() => {
-            let plain =
-                ((c - PIXEL_CORRELATION_NONE) / (PIXEL_CORRELATION_FULL - PIXEL_CORRELATION_NONE)).clamp(0.0, 1.0);
-            plain * detail_term(s)
-        }
+        Some(c) if s.local_inliers > LOCAL_INLIERS_NONE && c.is_finite() => agreement(c) * detail_term(s),
+        _ => 0.0,
+    }
+}
+
+/// A grey-level correlation as agreement: 0 up to [`PIXEL_CORRELATION_NONE`], 1 from
+/// [`PIXEL_CORRELATION_FULL`].
+fn agreement(correlation: f32) -> f32 {
+    ((correlation - PIXEL_CORRELATION_NONE) / (PIXEL_CORRELATION_FULL - PIXEL_CORRELATION_NONE)).clamp(0.0, 1.0)
+}
+
+/// [`pixel_term`] of the pixels found by search ([`Signals::searched_pixels`], made only
+/// where local features fitted no geometry); 0 without.
+pub fn searched_pixel_term(s: &Signals) -> f32 {
+    match &s.searched_pixels {
+        Some(p) if p.correlation.is_finite() => agreement(p.correlation) * detail_agreement(p.detail_correlation),
         _ => 0.0,
     }
 }
@@ -303,14 +377,18 @@ pub fn pixel_term(s: &Signals) -> f32 {
 /// when the detail could not be compared (too few cells with a full neighbourhood, or
 /// flat detail). Two smooth glows on black correlate as wholes; their detail does not.
 pub fn detail_term(s: &Signals) -> f32 {
-    match s.pixel_detail_correlation {
+    detail_agreement(s.pixel_detail_correlation)
+}
+
+fn detail_agreement(detail: Option<f32>) -> f32 {
+    match detail {
         Some(d) if d.is_finite() => ((d - PIXEL_DETAIL_NONE) / (PIXEL_DETAIL_FULL - PIXEL_DETAIL_NONE)).clamp(0.0, 1.0),
         _ => PIXEL_DETAIL_UNKNOWN,
     }
 }
 
 /// Names of the calibration features, in the order of [`features`].
-pub const FEATURE_NAMES: [&str; 10] = [
+pub const FEATURE_NAMES: [&str; 11] = [
     "pdq_similarity",
     "pdq_same_picture",
     "embedding_cosine",
@@ -321,12 +399,13 @@ pub const FEATURE_NAMES: [&str; 10] = [
     "local_spread",
     "pixel_agreement",
     "pixel_confirmed_inliers",
+    "searched_pixel_agreement",
 ];
 
 /// The raw signals as the numbers the score weighs (see [`FEATURE_NAMES`] and
 /// [`METHOD`]): each is 0 without evidence and grows with it, so non-negative
 /// weights make the score monotone in every signal.
-pub fn features(s: &Signals) -> [f32; 10] {
+pub fn features(s: &Signals) -> [f32; 11] {
     let damp = s.pdq_quality.min(PDQ_MIN_QUALITY) as f32 / PDQ_MIN_QUALITY as f32;
     let near = if s.pdq_distance <= PDQ_MATCH_THRESHOLD && pdq_counts(s) {
         damp
@@ -365,6 +444,7 @@ pub fn features(s: &Signals) -> [f32; 10] {
         // Many inliers whose pixels agree prove a copy on their own, with little global
         // resemblance (a crop, a paste); a sum of the two would need both to be high.
         inlier_log * pixels,
+        searched_pixel_term(s),
     ]
 }
 
@@ -418,6 +498,7 @@ mod tests {
             pixel_compared: 500,
             pixel_detail_correlation: None,
             rival_references: 0,
+            searched_pixels: None,
         }
     }
 

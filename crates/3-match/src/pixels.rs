@@ -52,9 +52,9 @@ pub struct PixelCheck {
     pub detail: Option<f32>,
 }
 
-type Plane = ImageBuffer<LumaA<u8>, Vec<u8>>;
+pub(crate) type Plane = ImageBuffer<LumaA<u8>, Vec<u8>>;
 
-fn plane(t: &Thumbnail) -> Option<Plane> {
+pub(crate) fn plane(t: &Thumbnail) -> Option<Plane> {
     if !t.is_consistent() {
         return None;
     }
@@ -101,6 +101,25 @@ pub fn pixel_correlation(
     transform: [f32; 4],
     mirrored: bool,
 ) -> Option<PixelCheck> {
+    correlate(
+        reference,
+        candidate,
+        (transform, mirrored),
+        &[OPAQUE_REFERENCE, SPARSE_OPAQUE_REFERENCE],
+        OPAQUE_CANDIDATE,
+    )
+}
+
+/// [`pixel_correlation`] over the reference's cells at least as opaque as the first of
+/// `reference_opacity` that gives a verdict, and the candidate's at least
+/// `candidate_opacity`.
+pub(crate) fn correlate(
+    reference: &Fingerprint,
+    candidate: &Fingerprint,
+    (transform, mirrored): ([f32; 4], bool),
+    reference_opacity: &[f32],
+    candidate_opacity: f32,
+) -> Option<PixelCheck> {
     let (rt, ct) = (reference.thumbnail.as_ref()?, candidate.thumbnail.as_ref()?);
     let (rp, cp) = (plane(rt)?, plane(ct)?);
     if reference.width == 0 || candidate.width == 0 || reference.height == 0 {
@@ -135,47 +154,45 @@ pub fn pixel_correlation(
     let mut pairs: Vec<(f32, f32)> = Vec::with_capacity((gw * gh) as usize);
     let mut cells: Vec<Option<(f32, f32)>> = vec![None; (gw * gh) as usize];
     // Opaque cells first; half-opaque ones when they give no verdict (thin strokes).
-    [OPAQUE_REFERENCE, SPARSE_OPAQUE_REFERENCE]
-        .into_iter()
-        .find_map(|opaque_reference| {
-            let mut best: Option<PixelCheck> = None;
-            for dy in SHIFTS {
-                for dx in SHIFTS {
-                    pairs.clear();
-                    cells.iter_mut().for_each(|c| *c = None);
-                    for v in 0..gh {
-                        for u in 0..gw {
-                            let g = grid.get_pixel(u, v).0;
-                            if f32::from(g[1]) < opaque_reference {
-                                continue;
-                            }
-                            let (mut x, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
-                            if mirrored {
-                                x = rw - x;
-                            }
-                            let cx = (a * x - b * y + tx) * cand_scale + dx;
-                            let cy = (b * x + a * y + ty) * cand_scale + dy;
-                            if let Some((l, al)) = sample(&cp, cx, cy) {
-                                if al >= OPAQUE_CANDIDATE {
-                                    pairs.push((f32::from(g[0]), l));
-                                    cells[(v * gw + u) as usize] = Some((f32::from(g[0]), l));
-                                }
-                            }
+    reference_opacity.iter().find_map(|&opaque_reference| {
+        let mut best: Option<PixelCheck> = None;
+        for dy in SHIFTS {
+            for dx in SHIFTS {
+                pairs.clear();
+                cells.iter_mut().for_each(|c| *c = None);
+                for v in 0..gh {
+                    for u in 0..gw {
+                        let g = grid.get_pixel(u, v).0;
+                        if f32::from(g[1]) < opaque_reference {
+                            continue;
                         }
-                    }
-                    if let Some(c) = correlation(&pairs) {
-                        if best.is_none_or(|b| c > b.correlation) {
-                            best = Some(PixelCheck {
-                                correlation: c,
-                                pixels: pairs.len(),
-                                detail: detail_correlation(&cells, gw, gh),
-                            });
+                        let (mut x, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
+                        if mirrored {
+                            x = rw - x;
+                        }
+                        let cx = (a * x - b * y + tx) * cand_scale + dx;
+                        let cy = (b * x + a * y + ty) * cand_scale + dy;
+                        if let Some((l, al)) = sample(&cp, cx, cy) {
+                            if al >= candidate_opacity {
+                                pairs.push((f32::from(g[0]), l));
+                                cells[(v * gw + u) as usize] = Some((f32::from(g[0]), l));
+                            }
                         }
                     }
                 }
+                if let Some(c) = correlation(&pairs) {
+                    if best.is_none_or(|b| c > b.correlation) {
+                        best = Some(PixelCheck {
+                            correlation: c,
+                            pixels: pairs.len(),
+                            detail: detail_correlation(&cells, gw, gh),
+                        });
+                    }
+                }
             }
-            best
-        })
+        }
+        best
+    })
 }
 
 /// Correlation of the high-pass residuals of compared grid cells whose 3x3

@@ -4,8 +4,9 @@
 //!
 //! Exact when local features verified a similarity transform (`local_transform`, from
 //! reference to candidate pixels, applied after mirroring when `local_mirrored`); an
-//! approximation (labelled as such, dashed outline) when only an embedding region locates
-//! the reference; none, with the reason, otherwise.
+//! approximation (labelled as such, dashed outline) when a search of the thumbnails placed
+//! it (`searched_pixels`) or only an embedding region locates the reference; none, with
+//! the reason, otherwise.
 
 use std::io::Cursor;
 
@@ -18,6 +19,10 @@ use crate::model::{Exhibit, ExhibitFile};
 /// Region kinds as the match stage names them.
 const KIND_PASTE: &str = "reference inside candidate";
 const KIND_CROP: &str = "candidate is part of the reference";
+/// A placement found by search (the match stage's `searched_pixels`) is drawn when its
+/// grey levels correlate at least this much (where the match stage's pixel agreement
+/// starts to count).
+const SEARCHED_MIN_CORRELATION: f64 = 0.6;
 /// Canvas size cap (longest side); larger candidates are scaled down first.
 const MAX_SIDE: u32 = 2048;
 /// Outline colour: saturated magenta stands out on photos and line art alike.
@@ -89,6 +94,25 @@ fn placement(s: &Value, rw: f32, rh: f32, cw: f32, ch: f32) -> Result<(Placement
             dst: [0.0, 0.0, cw, ch],
         };
         return Ok((p, false, how));
+    }
+    // Found by a search of scale and shift of the thumbnails: placed to the thumbnail's
+    // resolution (a few pixels), and only when the pixels agreed there at all.
+    let searched = &s["searched_pixels"];
+    let agreed = searched["correlation"]
+        .as_f64()
+        .is_some_and(|c| c >= SEARCHED_MIN_CORRELATION);
+    if let (true, Some([a, b, tx, ty])) = (agreed, four(&searched["transform"])) {
+        if a.hypot(b) > 1e-6 {
+            let how = "APPROXIMATE (to the thumbnails' resolution): no geometric transform was verified by local features; the reference is placed where a search of scale and shift found its grey levels in the candidate";
+            let p = Placement::Similarity {
+                a,
+                b,
+                tx,
+                ty,
+                mirrored: false,
+            };
+            return Ok((p, true, how));
+        }
     }
     let kind = s["region_kind"].as_str().unwrap_or("");
     if let Some(bx) = four(&s["region_box"]).filter(|b| b[2] > 0.0 && b[3] > 0.0) {
@@ -326,6 +350,29 @@ mod tests {
         }
         let s = serde_json::json!({"local_transform": null, "region_kind": "shared part", "region_box": [1, 2, 3, 4]});
         assert!(placement(&s, 10.0, 10.0, 10.0, 10.0).is_err());
+    }
+
+    #[test]
+    fn a_searched_placement_is_drawn_as_approximate_when_its_pixels_agreed() {
+        let mut s = serde_json::json!({
+            "local_transform": null, "region_kind": "shared part", "region_box": [1, 2, 3, 4],
+            "searched_pixels": {"transform": [0.5, 0.0, 12.0, 3.0], "bbox": [12, 3, 5, 5], "correlation": 0.97,
+                                "detail_correlation": null, "compared": 400},
+        });
+        let (p, approximate, how) = placement(&s, 10.0, 10.0, 40.0, 40.0).expect("placed");
+        assert!(approximate && how.contains("search of scale and shift"), "{how}");
+        assert_eq!(
+            p,
+            Placement::Similarity {
+                a: 0.5,
+                b: 0.0,
+                tx: 12.0,
+                ty: 3.0,
+                mirrored: false
+            }
+        );
+        s["searched_pixels"]["correlation"] = serde_json::json!(0.3);
+        assert!(placement(&s, 10.0, 10.0, 40.0, 40.0).is_err());
     }
 
     #[test]
