@@ -8,14 +8,10 @@ mod imaging;
 use image::imageops::FilterType;
 use imaging::{jpeg, open, pasted, png, root};
 use xiezhi_fingerprint::Fingerprinter;
-use xiezhi_match::{compare, features, pixel_correlation, FEATURE_NAMES};
+use xiezhi_match::{compare, pixel_correlation};
 
 fn pixel_feature(s: &xiezhi_match::Signals) -> f32 {
-    let i = FEATURE_NAMES
-        .iter()
-        .position(|n| *n == "pixel_agreement")
-        .expect("feature");
-    features(s)[i]
+    imaging::feature(s, "pixel_agreement")
 }
 
 #[test]

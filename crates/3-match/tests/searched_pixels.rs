@@ -7,14 +7,10 @@ mod imaging;
 
 use imaging::{jpeg, open, root};
 use xiezhi_fingerprint::Fingerprinter;
-use xiezhi_match::{compare, explain, features, search_alignment, WindowPair, FEATURE_NAMES, LOCAL_INLIERS_NONE};
+use xiezhi_match::{compare, explain, search_alignment, WindowPair, LOCAL_INLIERS_NONE};
 
 fn searched_feature(s: &xiezhi_match::Signals) -> f32 {
-    let i = FEATURE_NAMES
-        .iter()
-        .position(|n| *n == "searched_pixel_agreement")
-        .expect("feature");
-    features(s)[i]
+    imaging::feature(s, "searched_pixel_agreement")
 }
 
 fn blurred(name: &str) -> image::DynamicImage {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, RgbaImage};
+use xiezhi_match::{features, Signals, FEATURE_NAMES};
 
 /// `crates/`, where the sprites (`2-fingerprint/tests/sprites`) and the demo's
 /// pictures (`demo/assets`) live.
@@ -58,4 +59,10 @@ pub fn mosaic() -> RgbaImage {
         imageops::replace(&mut scene, &tile.to_rgba8(), x, y);
     }
     scene
+}
+
+/// The score feature called `name` of these signals.
+pub fn feature(s: &Signals, name: &str) -> f32 {
+    let i = FEATURE_NAMES.iter().position(|n| *n == name).expect("feature");
+    features(s)[i]
 }
