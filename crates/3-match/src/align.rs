@@ -26,6 +26,8 @@
 //! Mirrored copies are not searched: they keep their keypoints (rBRIEF is matched
 //! mirrored) and their PDQ hash.
 
+use std::borrow::Cow;
+
 use image::{imageops, imageops::FilterType};
 use serde::{Deserialize, Serialize};
 use xiezhi_fingerprint::Fingerprint;
@@ -101,6 +103,8 @@ struct Grid {
     h: i32,
     luma: Vec<u8>,
     alpha: Vec<u8>,
+    /// Cells at least [`OPAQUE_REFERENCE`] opaque: how much the picture shows.
+    content: usize,
 }
 
 impl Grid {
@@ -113,24 +117,21 @@ impl Grid {
         } else {
             imageops::resize(p, w, h, FilterType::Triangle)
         };
-        let (luma, alpha) = resized.pixels().map(|px| (px.0[0], px.0[1])).unzip();
+        let (luma, alpha): (Vec<u8>, Vec<u8>) = resized.pixels().map(|px| (px.0[0], px.0[1])).unzip();
+        let content = alpha.iter().filter(|a| **a >= OPAQUE_REFERENCE).count();
         Grid {
             w: w as i32,
             h: h as i32,
             luma,
             alpha,
+            content,
         }
-    }
-
-    fn opaque(&self, min: u8) -> usize {
-        self.alpha.iter().filter(|a| **a >= min).count()
     }
 }
 
 /// The best correlation of `template` placed with its top-left cell at `(ox, oy)` of
 /// `target`, over the shifts within `radius` of `(cx, cy)`.
 fn best_shift(template: &Grid, target: &Grid, (cx, cy): (i32, i32), (rx, ry): (i32, i32)) -> Option<(f32, i32, i32)> {
-    let opaque = template.opaque(OPAQUE_REFERENCE);
     // Only the cells that land on the target at some shift are visited.
     let lands = |u: i32, c: i32, r: i32, len: i32| u + c + r >= 0 && u + c - r < len;
     let cells: Vec<(i32, i32, u8)> = (0..template.h)
@@ -142,19 +143,24 @@ fn best_shift(template: &Grid, target: &Grid, (cx, cy): (i32, i32), (rx, ry): (i
             (template.alpha[i] >= OPAQUE_REFERENCE).then(|| (u, v, template.luma[i]))
         })
         .collect();
-    let smaller = opaque.min(target.opaque(OPAQUE_REFERENCE));
+    let smaller = template.content.min(target.content);
     let needed = ((MIN_OVERLAP_SHARE * smaller as f32).ceil() as usize).max(MIN_SEARCH_CELLS);
     // Each shift visits the smaller of the two lists: a small candidate searched for
     // anywhere in a large reference would otherwise visit the whole reference per shift.
-    let targets: Vec<(i32, i32, u8)> = (0..target.h)
-        .flat_map(|y| (0..target.w).map(move |x| (x, y)))
-        .map(|(x, y)| (x, y, target.luma[(y * target.w + x) as usize]))
-        .collect();
+    let by_target = cells.len() > target.luma.len();
+    let targets: Vec<(i32, i32, u8)> = if by_target {
+        (0..target.h)
+            .flat_map(|y| (0..target.w).map(move |x| (x, y)))
+            .map(|(x, y)| (x, y, target.luma[(y * target.w + x) as usize]))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut best: Option<(f32, i32, i32)> = None;
-    for oy in cy - ry..=cy + ry {
-        for ox in cx - rx..=cx + rx {
+    for oy in cy.saturating_sub(ry)..=cy.saturating_add(ry) {
+        for ox in cx.saturating_sub(rx)..=cx.saturating_add(rx) {
             let mut sums = Sums::default();
-            if cells.len() <= targets.len() {
+            if !by_target {
                 for &(u, v, l) in &cells {
                     let (x, y) = (u + ox, v + oy);
                     if x >= 0 && y >= 0 && x < target.w && y < target.h {
@@ -270,9 +276,13 @@ fn template(part: &Plane, (pw, ph): (f32, f32), scale: f32, per_pixel: f32) -> O
 
 /// The part of the reference's thumbnail within `focus` ([x, y, w, h] in reference
 /// pixels; all of it without), its origin and its size in reference pixels.
-fn reference_part(rp: &Plane, reference: &Fingerprint, focus: Option<[f32; 4]>) -> (Plane, (f32, f32), (f32, f32)) {
+fn reference_part<'a>(
+    rp: &'a Plane,
+    reference: &Fingerprint,
+    focus: Option<[f32; 4]>,
+) -> (Cow<'a, Plane>, (f32, f32), (f32, f32)) {
     let (rw, rh) = (reference.width as f32, reference.height as f32);
-    let whole = || (rp.clone(), (0.0, 0.0), (rw, rh));
+    let whole = || (Cow::Borrowed(rp), (0.0, 0.0), (rw, rh));
     let Some([x, y, w, h]) = focus else {
         return whole();
     };
@@ -286,7 +296,7 @@ fn reference_part(rp: &Plane, reference: &Fingerprint, focus: Option<[f32; 4]>) 
     }
     let part = imageops::crop_imm(rp, x0, y0, x1 - x0, y1 - y0).to_image();
     let origin = (x0 as f32 / k, y0 as f32 / k);
-    (part, origin, ((x1 - x0) as f32 / k, (y1 - y0) as f32 / k))
+    (Cow::Owned(part), origin, ((x1 - x0) as f32 / k, (y1 - y0) as f32 / k))
 }
 
 /// One placement of the reference in the candidate: scale (candidate pixels per
