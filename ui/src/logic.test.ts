@@ -219,7 +219,8 @@ describe('signal rows', () => {
     expect(explainSignals({ ...star, rival_references: 1 }).at(-1)).toEqual({
       name: 'Shared part',
       value: '1 other reference',
-      meaning: 'the same part of the candidate also matches another reference (a part both show): the pixel check counts half',
+      meaning:
+        'the same part of the candidate also matches another reference (a part both show) with at least half as many keypoints: the pixel check counts half',
     });
     expect(explainSignals({ ...star, rival_references: 2 }).at(-1)?.meaning).toMatch(/matches 2 other references .* counts 1\/3$/);
   });

@@ -236,7 +236,7 @@ export function explainSignals(s: Signals): { name: string; value: string; meani
     rows.push({
       name: 'Shared part',
       value: `${rivals} other reference${rivals === 1 ? '' : 's'}`,
-      meaning: `the same part of the candidate also matches ${rivals === 1 ? 'another reference (a part both show)' : `${rivals} other references (a part they all show)`}: the pixel check counts ${rivals === 1 ? 'half' : `1/${rivals + 1}`}`,
+      meaning: `the same part of the candidate also matches ${rivals === 1 ? 'another reference (a part both show)' : `${rivals} other references (a part they all show)`} with at least half as many keypoints: the pixel check counts ${rivals === 1 ? 'half' : `1/${rivals + 1}`}`,
     });
   }
   return rows;

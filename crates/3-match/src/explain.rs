@@ -65,9 +65,9 @@ fn local_phrase(s: &Signals) -> String {
 fn rivals_phrase(n: u32) -> String {
     match n {
         0 => String::new(),
-        1 => "; the same part of the candidate also matches 1 other reference (a part both show), so the pixel agreement counts half".into(),
+        1 => "; the same part of the candidate also matches 1 other reference with at least half as many keypoints (a part both show), so the pixel agreement counts half".into(),
         n => format!(
-            "; the same part of the candidate also matches {n} other references (a part they all show), so the pixel agreement counts 1/{}",
+            "; the same part of the candidate also matches {n} other references with at least half as many keypoints (a part they all show), so the pixel agreement counts 1/{}",
             n + 1
         ),
     }
@@ -241,7 +241,9 @@ mod tests {
             ..s.clone()
         });
         assert!(
-            one.contains("also matches 1 other reference (a part both show), so the pixel agreement counts half"),
+            one.contains(
+                "also matches 1 other reference with at least half as many keypoints (a part both show), so the pixel agreement counts half"
+            ),
             "{one}"
         );
         let three = explain(&Signals {
@@ -249,7 +251,9 @@ mod tests {
             ..s
         });
         assert!(
-            three.contains("also matches 3 other references (a part they all show), so the pixel agreement counts 1/4"),
+            three.contains(
+                "also matches 3 other references with at least half as many keypoints (a part they all show), so the pixel agreement counts 1/4"
+            ),
             "{three}"
         );
     }

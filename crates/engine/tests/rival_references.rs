@@ -59,7 +59,8 @@ fn check_counts_the_references_that_match_the_same_part_of_a_candidate() {
         let (n, explanation) = rivals(name);
         assert_eq!(n, Some(1), "{name}");
         assert!(
-            explanation.contains("also matches 1 other reference (a part both show)"),
+            explanation
+                .contains("also matches 1 other reference with at least half as many keypoints (a part both show)"),
             "{explanation}"
         );
     }
