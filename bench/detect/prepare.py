@@ -262,6 +262,19 @@ def text_overlay(im, rng, text="SALE 50% www.example.shop"):
     return out
 
 
+def changed_share(paste, scene):
+    """Share of a pasted copy's pixels that differ from its scene (on white, as saved) by
+    more than 40 of 255 in some channel: how much of the reference the paste shows. A
+    sprite is pasted with its whole canvas, so a mostly transparent one, or a dark one on
+    a dark photograph, changes little of the scene. None when the sizes differ."""
+    import numpy as np
+    a = np.asarray(on_white(scene), dtype=np.int16)
+    b = np.asarray(paste.convert("RGB"), dtype=np.int16)
+    if a.shape != b.shape:
+        return None
+    return float((np.abs(a - b).max(axis=2) > 40).mean())
+
+
 def paste_into(im, scene, area, rng):
     """The reference pasted into an unrelated picture, covering `area` of it."""
     bg = scene.copy()
@@ -413,8 +426,10 @@ def main():
             for f, (im, kind) in make_edits(imaugs, r["path"], logo["path"], scene["path"], erng).items():
                 existing[f] = save(im, kind, f"{base}-{f}")
         for f in FAMILIES:
-            manifest["queries"].append({"id": f"{rid}-{f}", "path": existing[f], "reference": rid, "family": f,
-                                        "split": s})
+            query = {"id": f"{rid}-{f}", "path": existing[f], "reference": rid, "family": f, "split": s}
+            if f == "paste30":  # evaluate.py measures how much of it the paste changed
+                query["scene"] = scene["path"]
+            manifest["queries"].append(query)
         if (i + 1) % 25 == 0:
             print(f"edited {i + 1}/{len(refs)} references", file=sys.stderr)
     for i, d in enumerate(distractors):

@@ -8,7 +8,8 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from prepare import (  # noqa: E402
-    is_blank, known_derivatives, kinship, related_reference_keys, same_artwork_ids, source_of)
+    changed_share, is_blank, known_derivatives, kinship, related_reference_keys, paste_into, same_artwork_ids,
+    source_of)
 
 
 def ref(rel, sha):
@@ -78,6 +79,21 @@ class BlankPictures(unittest.TestCase):
             line = Image.new("RGBA", (72, 72), (0, 0, 0, 0))
             line.paste((250, 250, 0, 255), (0, 36, 72, 37))
             self.assertFalse(is_blank(saved("line.png", line)))
+
+
+class PasteChangeShare(unittest.TestCase):
+    def test_a_sprite_pasted_with_its_canvas_changes_only_its_opaque_share(self):
+        import random
+        scene = Image.new("RGBA", (400, 400), (20, 20, 30, 255))
+        sprite = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+        sprite.paste((250, 250, 250, 255), (0, 0, 50, 100))  # half the canvas opaque
+        pasted = paste_into(sprite, scene, 0.30, random.Random(1))
+        self.assertAlmostEqual(changed_share(pasted, scene), 0.15, delta=0.01)
+        # The same sprite in the scene's own colour changes nothing: it cannot be seen.
+        dark = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+        dark.paste((22, 20, 30, 255), (0, 0, 50, 100))
+        self.assertEqual(changed_share(paste_into(dark, scene, 0.30, random.Random(1)), scene), 0.0)
+        self.assertIsNone(changed_share(Image.new("RGB", (10, 10)), scene))
 
 
 if __name__ == "__main__":
