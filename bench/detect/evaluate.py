@@ -245,9 +245,8 @@ PASTE_CHANGE_BUCKETS = [(0.0, 0.01), (0.01, 0.03), (0.03, 0.06), (0.06, 0.12), (
 
 def found_by_paste_change(best, queries, cal_threshold=0.9):
     """Markdown lines: held-out pasted copies (`best`: query -> (logit, reference)) by the
-    share of their scene the paste
-    changed (prepare.changed_share; manifests from before the scene was recorded have
-    none, and the table is left out)."""
+    share of their scene the paste changed (prepare.changed_share). Manifests written
+    before prepare.py recorded the scene have none, and the table is left out."""
     from PIL import Image
     pastes = [q for q in queries.values() if q["split"] == "eval" and q["family"] == "paste30" and q.get("scene")]
     if not pastes:

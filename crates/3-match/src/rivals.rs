@@ -11,8 +11,9 @@
 //! (see [`crate::features`]). Two references pasted side by side into one candidate
 //! are at different places and are no rivals. Nor is a reference that explains the
 //! place with fewer than half the inliers: a nebula pasted into a scene verified with
-//! 156 inliers, and another photo of that sky with 7 halved its evidence; the copy of
-//! one frame of an animation verified with 130, its neighbouring frames with 35 and 28.
+//! 156 inliers, and another photograph of that sky, verified there with 7, halved its
+//! evidence; the copy of one frame of an animated item (130 inliers) was divided by 3
+//! for its neighbouring frames (35 and 28).
 
 use crate::{pixel_term, Signals, LOCAL_INLIERS_NONE};
 
@@ -113,16 +114,16 @@ mod tests {
 
     #[test]
     fn a_reference_with_far_fewer_inliers_at_the_place_is_no_rival() {
-        let strong = |n| Signals {
+        let with_inliers = |n| Signals {
             local_inliers: n,
             ..at([10, 10, 100, 100], 0.98)
         };
-        let (mut copy, mut weak, mut half) = (strong(156), strong(7), strong(78));
+        let (mut copy, mut weak, mut half) = (with_inliers(156), with_inliers(7), with_inliers(78));
         mark_rivals(&mut [&mut copy, &mut weak]);
         assert_eq!(copy.rival_references, 0);
         // The weaker match still has the stronger one as its rival.
         assert_eq!(weak.rival_references, 1);
-        let mut copy = strong(156);
+        let mut copy = with_inliers(156);
         mark_rivals(&mut [&mut copy, &mut half]);
         assert_eq!((copy.rival_references, half.rival_references), (1, 1));
     }
