@@ -305,7 +305,7 @@ def main():
     names = [
         "pdq_similarity", "pdq_same_picture", "embedding_cosine", "region_cosine",
         "local_verified", "local_inlier_log", "local_coverage", "local_spread", "pixel_agreement",
-        "pixel_confirmed_inliers", "searched_pixel_agreement",
+        "pixel_confirmed_inliers", "searched_pixel_agreement", "colour_agreement",
     ]
     # The harness writes xiezhi_match::features(); a harness of another version would
     # silently shift every weight.

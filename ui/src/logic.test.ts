@@ -235,6 +235,24 @@ describe('signal rows', () => {
     expect(explainSignals({ ...base, local_inliers: 2 }).map((r) => r.name)).not.toContain('Pixel search');
   });
 
+  it('say whether the colours agree where the pixels were compared', () => {
+    const checked = { ...base, local_inliers: 30, pixel_correlation: 0.99, pixel_compared: 900 };
+    expect(explainSignals(checked).map((r) => r.name)).not.toContain('Colour');
+    expect(explainSignals({ ...checked, pixel_chroma_difference: 1.24 }).at(-1)).toEqual({
+      name: 'Colour',
+      value: 'difference 1.2 / 255',
+      meaning: 'the same colours where the pixels were compared',
+    });
+    const flag = explainSignals({ ...checked, pixel_chroma_difference: 41.5 }).at(-1);
+    expect(flag?.value).toBe('difference 41.5 / 255');
+    expect(flag?.meaning).toMatch(/^other colours with the same grey levels/);
+    // Without a keypoint geometry, the searched place's colour.
+    const found = { transform: [1, 0, 0, 0] as [number, number, number, number], bbox: [0, 0, 9, 9] as [number, number, number, number], correlation: 0.97, detail_correlation: null, compared: 300, chroma_difference: 6 };
+    const searched = explainSignals({ ...base, local_inliers: 2, searched_pixels: found });
+    expect(searched.map((r) => r.name).slice(-2)).toEqual(['Pixel search', 'Colour']);
+    expect(searched.at(-1)?.meaning).toMatch(/^nearly the same colours/);
+  });
+
   it('say a PDQ match through a turn does not count without keypoints, as the engine scores it', () => {
     const pdq = (signals: Partial<Signals>) => explainSignals({ ...base, pdq_distance: 16, ...signals })[2];
     expect(pdq({ pdq_transform: 'rot90_cw' })).toMatchObject({ value: '16 / 256 (rot90_cw)' });

@@ -171,6 +171,14 @@ function pixelVerdict(c: number, d: number | null | undefined): string {
   return 'not the same pixels';
 }
 
+/** What the mean colour difference where the pixels were compared says, in words. */
+function colourVerdict(d: number): string {
+  // From 10 the colour agreement counts for nothing (xiezhi_match::CHROMA_DIFFERENCE_NONE).
+  if (d < 3) return 'the same colours where the pixels were compared';
+  if (d < 10) return 'nearly the same colours (re-encoded, or slightly recoloured)';
+  return 'other colours with the same grey levels: a recoloured copy, or another picture with the same shapes (flags of one layout)';
+}
+
 /** A region box [x, y, w, h] in image pixels as percentages of the displayed image. */
 export function boxPercent(box: [number, number, number, number], width: number, height: number) {
   if (width <= 0 || height <= 0) return null;
@@ -229,6 +237,15 @@ export function explainSignals(s: Signals): { name: string; value: string; meani
       name: 'Pixel search',
       value: correlationValue(c, d),
       meaning: `no keypoint geometry, so the reference was searched for where the embeddings match best (scaled ${searched.transform[0].toFixed(2)} times), grey levels compared over ${searched.compared} thumbnail pixels: ${pixelVerdict(c, d)}`,
+    });
+  }
+  const checked = s.pixel_correlation !== undefined && s.pixel_correlation !== null;
+  const chroma = checked ? s.pixel_chroma_difference : searched?.chroma_difference;
+  if (chroma !== undefined && chroma !== null && (checked || searched)) {
+    rows.push({
+      name: 'Colour',
+      value: `difference ${chroma.toFixed(1)} / 255`,
+      meaning: colourVerdict(chroma),
     });
   }
   const rivals = s.rival_references ?? 0;

@@ -27,6 +27,8 @@ export interface Signals {
   local_box?: [number, number, number, number] | null; local_coverage?: number; local_mirrored?: boolean;
   pixel_correlation?: number | null; pixel_compared?: number;
   pixel_detail_correlation?: number | null; rival_references?: number;
+  /** Mean (Cb, Cr) distance of the reference's colour from the candidate's at the pixel check (xiezhi_match::PixelCheck). */
+  pixel_chroma_difference?: number | null;
   /** Pixels found by search where keypoints fitted no geometry (xiezhi_match::SearchedPixels). */
   searched_pixels?: SearchedPixels | null;
 }
@@ -50,4 +52,5 @@ export interface SearchedPixels {
   correlation: number;
   detail_correlation: number | null;
   compared: number;
+  chroma_difference?: number | null;
 }

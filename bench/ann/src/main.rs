@@ -374,6 +374,7 @@ fn synthetic_fingerprint(r: u64, seeds: &Seeds) -> Fingerprint {
         frames: Vec::new(),
         thumbnail: None,
         extra_keypoints: Vec::new(),
+        chroma: None,
     }
 }
 

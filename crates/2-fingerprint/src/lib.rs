@@ -35,9 +35,9 @@ pub use model::{
 };
 pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
 pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
-pub use stored::{decode_stored, decode_stored_v6_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
+pub use stored::{decode_stored, decode_stored_v7_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
 pub use svg::{looks_like_svg, MAX_SVG_SIDE, MIN_SVG_SIDE, SVG_MEDIA_TYPE};
-pub use thumbnail::{thumbnail, Thumbnail, FLAT_LUMA_STD, THUMBNAIL_SIDE};
+pub use thumbnail::{chroma, thumbnail, Chroma, Thumbnail, FLAT_LUMA_STD, THUMBNAIL_SIDE};
 
 /// An image embedding model. Embeddings are L2-normalised, `dim()` long.
 pub trait Embedder: Send + Sync {
@@ -110,10 +110,14 @@ pub struct Fingerprint {
     /// More keypoints of the extractor of [`Self::local`], continuing its base set to a
     /// higher density ([`local::extract_with_extra`]); used when this image is the
     /// candidate, so that a picture pasted into it at a fraction of its area keeps
-    /// enough keypoints. Empty in fingerprints stored before format 7. Last field:
-    /// a format-6 blob of a still image is this layout without it.
+    /// enough keypoints. Empty in fingerprints stored before format 7.
     #[serde(default)]
     pub extra_keypoints: Vec<local::Keypoint>,
+    /// Colour of the thumbnail for the match stage's colour check; `None` in
+    /// fingerprints stored before format 8. Last field: a format-7 blob of a still
+    /// image is this layout without it.
+    #[serde(default)]
+    pub chroma: Option<Chroma>,
 }
 
 /// One more distinct frame of an animation.
@@ -187,14 +191,13 @@ impl Fingerprinter {
         &self.limits
     }
 
-    /// The [`LocalFeatures`] of the picture (its first frame) and its extra keypoints,
-    /// as [`Self::fingerprint`] stores them: lets a cache of format-6 fingerprints of
-    /// still images be brought to format 7 without recomputing the embeddings
-    /// ([`decode_stored_v6_still`]).
-    pub fn local_features_of(&self, bytes: &[u8]) -> Result<(LocalFeatures, Vec<local::Keypoint>), FingerprintError> {
+    /// The [`Chroma`] of the picture (its first frame), as [`Self::fingerprint`] stores
+    /// it: lets a cache of format-7 fingerprints of still images be brought to format 8
+    /// without recomputing the embeddings ([`decode_stored_v7_still`]).
+    pub fn chroma_of(&self, bytes: &[u8]) -> Result<Chroma, FingerprintError> {
         let decoded = decode_frames(bytes, &self.limits)?;
         let first = decoded.frames.first().ok_or(FingerprintError::Empty)?;
-        Ok(local::extract_with_extra(first))
+        Ok(thumbnail::chroma(first))
     }
 
     /// The fast path: decode, PDQ and the global embedding only (no windows, no
@@ -298,6 +301,7 @@ impl Fingerprinter {
             frames: Vec::new(),
             thumbnail: Some(thumbnail::thumbnail(image)),
             extra_keypoints,
+            chroma: Some(thumbnail::chroma(image)),
         })
     }
 }

@@ -23,7 +23,8 @@ const MAGIC: &[u8; 4] = b"XZFP";
 /// 6: keypoints `orb-fast9-rbrief256-v4` (scenes worked at up to 1024 px with a
 ///    keypoint budget growing with the area); same layout.
 /// 7: `extra_keypoints`, a last field (the candidate's denser keypoints).
-pub const STORED_FORMAT_VERSION: u16 = 7;
+/// 8: `chroma`, a last field (the thumbnail's colour, for the colour check).
+pub const STORED_FORMAT_VERSION: u16 = 8;
 
 /// What a stored blob turned out to be.
 #[derive(Debug)]
@@ -50,17 +51,17 @@ pub fn encode_stored(fp: &Fingerprint) -> Result<Vec<u8>, FingerprintError> {
     postcard::to_extend(fp, out).map_err(|e| FingerprintError::Stored(format!("cannot serialise: {e}")))
 }
 
-/// Reads a format-6 blob of a still image (no animation frames) as a format-7
-/// fingerprint without extra keypoints, for a caller that computes them from the
-/// image bytes ([`crate::Fingerprinter::local_features_of`]) and so spares the
-/// embeddings (the benchmark's cache of 30k fingerprints). Format 7 only appended
-/// `extra_keypoints` to the layout, so the blob followed by an empty list (one zero
-/// byte in postcard) is a format-7 body; an animation's frames hold fingerprints
-/// whose layout changed in the middle, so it gets `None` and must be recomputed.
-pub fn decode_stored_v6_still(bytes: &[u8]) -> Option<Fingerprint> {
+/// Reads a format-7 blob of a still image (no animation frames) as a format-8
+/// fingerprint without its chroma, for a caller that computes it from the image bytes
+/// ([`crate::Fingerprinter::chroma_of`]) and so spares the embeddings (the benchmark's
+/// cache of 30k fingerprints). Format 8 only appended `chroma` to the layout, so the
+/// blob followed by `None` (one zero byte in postcard) is a format-8 body; an
+/// animation's frames hold fingerprints whose layout changed in the middle, so it gets
+/// `None` and must be recomputed.
+pub fn decode_stored_v7_still(bytes: &[u8]) -> Option<Fingerprint> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let (version, body) = rest.split_first_chunk::<2>()?;
-    if u16::from_le_bytes(*version) != 6 {
+    if u16::from_le_bytes(*version) != 7 {
         return None;
     }
     let mut body = body.to_vec();

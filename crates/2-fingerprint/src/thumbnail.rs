@@ -51,37 +51,78 @@ impl Thumbnail {
     }
 }
 
-/// The thumbnail of a decoded picture: area-averaged down to [`THUMBNAIL_SIDE`].
-pub fn thumbnail(image: &DynamicImage) -> Thumbnail {
+/// The picture's colour at half the thumbnail's resolution, for the match stage's
+/// colour check. Grey levels cannot tell two flags of plain stripes apart (Bulgaria's
+/// white, green and red have the grey levels of the Dutch navy ensign's white, red and
+/// blue); their colours can. Half resolution: colour varies slower than detail, and
+/// the pixel check compares on a grid no finer than half the thumbnail anyway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chroma {
+    pub width: u32,
+    pub height: u32,
+    /// Row-major (Cb, Cr) pairs (BT.601, 128 for grey) of the picture over grey 128,
+    /// `2 * width * height` bytes.
+    pub cbcr: Vec<u8>,
+}
+
+impl Chroma {
+    /// A chroma plane is usable when it has the size it claims.
+    pub fn is_consistent(&self) -> bool {
+        let n = self.width as usize * self.height as usize;
+        n > 0 && self.cbcr.len() == 2 * n
+    }
+}
+
+/// Two 8-bit values per pixel of the picture composited on grey 128, computed by `f`
+/// from (r, g, b) over grey and the opacity. The decoded buffer is read in place when
+/// it is 8-bit RGB(A), as nearly all are: a full-size RGBA copy of a large photo would
+/// be the biggest allocation here.
+fn per_pixel(image: &DynamicImage, f: impl Fn([u32; 3], u8) -> [u8; 2]) -> ImageBuffer<LumaA<u8>, Vec<u8>> {
     let (w, h) = image.dimensions();
-    // Luma over grey first (as the model sees transparency), opacity alongside. The
-    // decoded buffer is read in place when it is 8-bit RGB(A), as nearly all are: a
-    // full-size RGBA copy of a large photo would be the biggest allocation here.
-    let luma_alpha = |p: [u8; 4]| {
+    let over_grey = |p: [u8; 4]| {
         let a = u32::from(p[3]);
         let over = |c: u8| (u32::from(c) * a + 128 * (255 - a) + 127) / 255;
-        let luma = (299 * over(p[0]) + 587 * over(p[1]) + 114 * over(p[2]) + 500) / 1000;
-        LumaA([luma.min(255) as u8, p[3]])
+        LumaA(f([over(p[0]), over(p[1]), over(p[2])], p[3]))
     };
-    let grey: ImageBuffer<LumaA<u8>, Vec<u8>> = match image {
-        DynamicImage::ImageRgba8(rgba) => ImageBuffer::from_fn(w, h, |x, y| luma_alpha(rgba.get_pixel(x, y).0)),
+    match image {
+        DynamicImage::ImageRgba8(rgba) => ImageBuffer::from_fn(w, h, |x, y| over_grey(rgba.get_pixel(x, y).0)),
         DynamicImage::ImageRgb8(rgb) => ImageBuffer::from_fn(w, h, |x, y| {
             let [r, g, b] = rgb.get_pixel(x, y).0;
-            luma_alpha([r, g, b, 255])
+            over_grey([r, g, b, 255])
         }),
         other => {
             let rgba = other.to_rgba8();
-            ImageBuffer::from_fn(w, h, |x, y| luma_alpha(rgba.get_pixel(x, y).0))
+            ImageBuffer::from_fn(w, h, |x, y| over_grey(rgba.get_pixel(x, y).0))
         }
-    };
+    }
+}
+
+/// The thumbnail's size for a picture of `w` x `h`: the long side down to
+/// [`THUMBNAIL_SIDE`], or the picture's own size when it is smaller.
+fn thumbnail_size(w: u32, h: u32) -> (u32, u32) {
     let long = w.max(h).max(1);
-    let small = if long > THUMBNAIL_SIDE {
-        let tw = ((u64::from(w) * u64::from(THUMBNAIL_SIDE) + u64::from(long) / 2) / u64::from(long)).max(1) as u32;
-        let th = ((u64::from(h) * u64::from(THUMBNAIL_SIDE) + u64::from(long) / 2) / u64::from(long)).max(1) as u32;
-        // Area averaging: every source pixel counts, so thin lines survive.
-        image::imageops::thumbnail(&grey, tw, th)
-    } else {
+    if long <= THUMBNAIL_SIDE {
+        return (w.max(1), h.max(1));
+    }
+    let side =
+        |v: u32| ((u64::from(v) * u64::from(THUMBNAIL_SIDE) + u64::from(long) / 2) / u64::from(long)).max(1) as u32;
+    (side(w), side(h))
+}
+
+/// The thumbnail of a decoded picture: area-averaged down to [`THUMBNAIL_SIDE`].
+pub fn thumbnail(image: &DynamicImage) -> Thumbnail {
+    let (w, h) = image.dimensions();
+    // Luma over grey (as the model sees transparency), opacity alongside.
+    let grey = per_pixel(image, |[r, g, b], a| {
+        let luma = (299 * r + 587 * g + 114 * b + 500) / 1000;
+        [luma.min(255) as u8, a]
+    });
+    let (tw, th) = thumbnail_size(w, h);
+    // Area averaging: every source pixel counts, so thin lines survive.
+    let small = if (tw, th) == (w, h) {
         grey
+    } else {
+        image::imageops::thumbnail(&grey, tw, th)
     };
     let (tw, th) = small.dimensions();
     let mut luma = Vec::with_capacity((tw * th) as usize);
@@ -98,6 +139,25 @@ pub fn thumbnail(image: &DynamicImage) -> Thumbnail {
         height: th,
         luma,
         alpha,
+    }
+}
+
+/// The [`Chroma`] of a decoded picture: area-averaged down to half the thumbnail's size.
+pub fn chroma(image: &DynamicImage) -> Chroma {
+    let (w, h) = image.dimensions();
+    let full = per_pixel(image, |[r, g, b], _| {
+        let (r, g, b) = (r as f32, g as f32, b as f32);
+        let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
+        let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+        [cb.round().clamp(0.0, 255.0) as u8, cr.round().clamp(0.0, 255.0) as u8]
+    });
+    let (tw, th) = thumbnail_size(w, h);
+    let (cw, ch) = (tw.div_ceil(2), th.div_ceil(2));
+    let small = image::imageops::thumbnail(&full, cw, ch);
+    Chroma {
+        width: small.width(),
+        height: small.height(),
+        cbcr: small.into_raw(),
     }
 }
 
@@ -141,6 +201,32 @@ mod tests {
             line.put_pixel(x, 36, Rgba([250, 250, 0, 255]));
         }
         assert!(!flat(line), "a one-pixel line across a sprite");
+    }
+
+    #[test]
+    fn chroma_is_half_size_and_tells_colours_of_one_grey_apart() {
+        // Green and red of (nearly) one grey level: their thumbnails agree, their colours do not.
+        let green = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(300, 200, image::Rgb([0, 150, 0])));
+        let red = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(300, 200, image::Rgb([255, 20, 0])));
+        let (tg, tr) = (thumbnail(&green), thumbnail(&red));
+        assert!(tg.luma[0].abs_diff(tr.luma[0]) <= 1, "{} {}", tg.luma[0], tr.luma[0]);
+        let (cg, cr) = (chroma(&green), chroma(&red));
+        assert_eq!((cg.width, cg.height), (80, 54));
+        assert!(cg.is_consistent() && cr.is_consistent());
+        assert!(
+            cg.cbcr[1] < 70 && cr.cbcr[1] > 240,
+            "Cr {} vs {}",
+            cg.cbcr[1],
+            cr.cbcr[1]
+        );
+        // Grey and full transparency are chroma 128.
+        let clear = chroma(&DynamicImage::ImageRgba8(RgbaImage::from_pixel(
+            7,
+            5,
+            Rgba([255, 0, 0, 0]),
+        )));
+        assert_eq!((clear.width, clear.height), (4, 3));
+        assert!(clear.cbcr.iter().all(|v| *v == 128));
     }
 
     #[test]

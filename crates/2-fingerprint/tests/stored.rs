@@ -5,7 +5,7 @@ mod common;
 
 use common::data;
 use xiezhi_fingerprint::{
-    decode_stored, decode_stored_v6_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
+    decode_stored, decode_stored_v7_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
     STORED_FORMAT_VERSION,
 };
 
@@ -50,29 +50,29 @@ fn other_versions_and_damage_are_errors_not_wrong_fingerprints() {
     assert!(decode_stored(b"\x89PNG....").is_err());
 }
 
-/// Format 7 only appended the extra keypoints: a format-6 blob of a still image with
-/// its keypoints recomputed from the bytes is exactly the fresh fingerprint.
+/// Format 8 only appended the chroma: a format-7 blob of a still image with its chroma
+/// computed from the bytes is exactly the fresh fingerprint.
 #[test]
-fn a_format_6_still_with_fresh_keypoints_is_the_fresh_fingerprint() {
+fn a_format_7_still_with_fresh_chroma_is_the_fresh_fingerprint() {
     let fp = Fingerprinter::new_default().expect("model");
     let bytes = data("chelsea.png");
     let fresh = fp.fingerprint(&bytes).expect("fingerprint");
-    assert!(!fresh.extra_keypoints.is_empty());
-    // A format-6 blob: the same layout without the last field (an empty list is one
-    // zero byte in postcard).
+    assert!(fresh.chroma.as_ref().is_some_and(|c| c.is_consistent()));
+    // A format-7 blob: the same layout without the last field (`None` is one zero byte
+    // in postcard).
     let old = Fingerprint {
-        extra_keypoints: Vec::new(),
+        chroma: None,
         ..fresh.clone()
     };
-    let mut v6 = encode_stored(&old).expect("encode");
-    assert_eq!(v6.pop(), Some(0));
-    v6[4..6].copy_from_slice(&6u16.to_le_bytes());
-    assert!(decode_stored(&v6).is_err(), "format 6 is stale for the engine");
-    let mut upgraded = decode_stored_v6_still(&v6).expect("a format-6 still");
+    let mut v7 = encode_stored(&old).expect("encode");
+    assert_eq!(v7.pop(), Some(0));
+    v7[4..6].copy_from_slice(&7u16.to_le_bytes());
+    assert!(decode_stored(&v7).is_err(), "format 7 is stale for the engine");
+    let mut upgraded = decode_stored_v7_still(&v7).expect("a format-7 still");
     assert_eq!(upgraded, old);
-    (upgraded.local, upgraded.extra_keypoints) = fp.local_features_of(&bytes).expect("keypoints");
+    upgraded.chroma = Some(fp.chroma_of(&bytes).expect("chroma"));
     assert_eq!(upgraded, fresh);
-    // Not format 6, or cut short: refused.
-    assert!(decode_stored_v6_still(&encode_stored(&fresh).expect("encode")).is_none());
-    assert!(decode_stored_v6_still(&v6[..v6.len() - 3]).is_none());
+    // Not format 7, or cut short: refused.
+    assert!(decode_stored_v7_still(&encode_stored(&fresh).expect("encode")).is_none());
+    assert!(decode_stored_v7_still(&v7[..v7.len() - 3]).is_none());
 }

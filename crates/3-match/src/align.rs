@@ -95,6 +95,10 @@ pub struct SearchedPixels {
     pub detail_correlation: Option<f32>,
     /// Thumbnail pixels compared.
     pub compared: u32,
+    /// Their colour difference there (as [`crate::PixelCheck::chroma_difference`]);
+    /// `None` in signals stored before it existed.
+    #[serde(default)]
+    pub chroma_difference: Option<f32>,
 }
 
 /// A grid of one picture: grey level and opacity per cell.
@@ -487,6 +491,7 @@ fn verdict(reference: &Fingerprint, candidate: &Fingerprint, at: Placement) -> O
         correlation: check.correlation,
         detail_correlation: check.detail,
         compared: u32::try_from(check.pixels).unwrap_or(u32::MAX),
+        chroma_difference: check.chroma_difference,
     })
 }
 

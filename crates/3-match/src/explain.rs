@@ -1,7 +1,8 @@
 //! The plain sentence that explains a comparison's signals to a reader of the report.
 
 use crate::{
-    pdq_counts, Signals, KIND_CROP, KIND_PASTE, KIND_SHARED, LOCAL_INLIERS_NONE, PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY,
+    pdq_counts, Signals, CHROMA_DIFFERENCE_NONE, KIND_CROP, KIND_PASTE, KIND_SHARED, LOCAL_INLIERS_NONE,
+    PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY,
 };
 
 fn transform_phrase(t: &str) -> &str {
@@ -50,6 +51,7 @@ fn local_phrase(s: &Signals) -> String {
                 if let Some(d) = s.pixel_detail_correlation {
                     out.push_str(&format!(", their fine detail {d:.2}"));
                 }
+                out.push_str(&colour_phrase(s.pixel_chroma_difference));
             }
             out.push_str(&rivals_phrase(s.rival_references));
             out
@@ -199,8 +201,23 @@ fn searched_phrase(s: &Signals) -> String {
             if let Some(d) = p.detail_correlation {
                 out.push_str(&format!(", their fine detail {d:.2}"));
             }
+            out.push_str(&colour_phrase(p.chroma_difference));
             out
         }
+        _ => String::new(),
+    }
+}
+
+/// ", in the same colours (…)" / ", in other colours (…)" after a pixel correlation
+/// (empty without a colour comparison).
+fn colour_phrase(chroma_difference: Option<f32>) -> String {
+    match chroma_difference {
+        Some(d) if d.is_finite() && d < CHROMA_DIFFERENCE_NONE => {
+            format!(", in the same colours (mean colour difference {d:.1} of 255)")
+        }
+        Some(d) if d.is_finite() => format!(
+            ", in other colours (mean colour difference {d:.1} of 255: recoloured, or another picture with the same shapes)"
+        ),
         _ => String::new(),
     }
 }
@@ -266,6 +283,7 @@ mod tests {
             correlation: 0.97,
             detail_correlation: Some(0.9),
             compared: 1234,
+            chroma_difference: Some(1.26),
         };
         let s = Signals {
             local_inliers: 2,
@@ -274,7 +292,7 @@ mod tests {
         };
         let text = explain(&s);
         assert!(
-            text.contains("without a keypoint geometry, searched where the embeddings match best, the reference's grey levels, scaled 0.50 times and placed at (10,20)–(60,60), correlate 0.97 with the candidate's over 1,234 thumbnail pixels, their fine detail 0.90."),
+            text.contains("without a keypoint geometry, searched where the embeddings match best, the reference's grey levels, scaled 0.50 times and placed at (10,20)–(60,60), correlate 0.97 with the candidate's over 1,234 thumbnail pixels, their fine detail 0.90, in the same colours (mean colour difference 1.3 of 255)."),
             "{text}"
         );
         let unsearched = explain(&Signals {

@@ -50,6 +50,11 @@ pub struct PixelCheck {
     /// neighbourhood) at the same alignment; `None` below `MIN_PIXELS` (32) cells with a
     /// full neighbourhood or over flat detail.
     pub detail: Option<f32>,
+    /// Mean distance (0..~180) of the reference's colour from the candidate's over the
+    /// same cells at the same alignment, in BT.601 (Cb, Cr) units of 0..255 (see
+    /// [`chroma_difference`]); `None` without both chroma planes (fingerprints stored
+    /// before format 8).
+    pub chroma_difference: Option<f32>,
 }
 
 pub(crate) type Plane = ImageBuffer<LumaA<u8>, Vec<u8>>;
@@ -153,12 +158,16 @@ pub(crate) fn correlate(
     );
     let mut pairs: Vec<(f32, f32)> = Vec::with_capacity((gw * gh) as usize);
     let mut cells: Vec<Option<(f32, f32)>> = vec![None; (gw * gh) as usize];
+    // Where each compared cell sits, in full-size pixels of the reference and of the
+    // candidate, for the colour check at the best alignment.
+    let (mut places, mut best_places) = (Vec::new(), Vec::new());
     // Opaque cells first; half-opaque ones when they give no verdict (thin strokes).
     reference_opacity.iter().find_map(|&opaque_reference| {
         let mut best: Option<PixelCheck> = None;
         for dy in SHIFTS {
             for dx in SHIFTS {
                 pairs.clear();
+                places.clear();
                 cells.iter_mut().for_each(|c| *c = None);
                 for v in 0..gh {
                     for u in 0..gw {
@@ -166,16 +175,15 @@ pub(crate) fn correlate(
                         if f32::from(g[1]) < opaque_reference {
                             continue;
                         }
-                        let (mut x, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
-                        if mirrored {
-                            x = rw - x;
-                        }
+                        let (rx, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
+                        let x = if mirrored { rw - rx } else { rx };
                         let cx = (a * x - b * y + tx) * cand_scale + dx;
                         let cy = (b * x + a * y + ty) * cand_scale + dy;
                         if let Some((l, al)) = sample(&cp, cx, cy) {
                             if al >= candidate_opacity {
                                 pairs.push((f32::from(g[0]), l));
                                 cells[(v * gw + u) as usize] = Some((f32::from(g[0]), l));
+                                places.push([rx, y, cx / cand_scale, cy / cand_scale]);
                             }
                         }
                     }
@@ -186,13 +194,55 @@ pub(crate) fn correlate(
                             correlation: c,
                             pixels: pairs.len(),
                             detail: detail_correlation(&cells, gw, gh),
+                            chroma_difference: None,
                         });
+                        std::mem::swap(&mut places, &mut best_places);
                     }
                 }
             }
         }
-        best
+        best.map(|b| PixelCheck {
+            chroma_difference: chroma_difference(reference, candidate, &best_places),
+            ..b
+        })
     })
+}
+
+/// Mean distance of the reference's (Cb, Cr) from the candidate's at the compared
+/// places ([x, y] in the reference and [x, y] in the candidate, full-size pixels), both
+/// sampled from their chroma planes. Grey levels are blind to hue: two flags of plain
+/// stripes with one layout (Bulgaria and the Dutch navy ensign) correlate at 1.00.
+/// `None` without both planes or below `MIN_PIXELS` places.
+pub fn chroma_difference(reference: &Fingerprint, candidate: &Fingerprint, places: &[[f32; 4]]) -> Option<f32> {
+    let (rc, cc) = (reference.chroma.as_ref()?, candidate.chroma.as_ref()?);
+    if places.len() < MIN_PIXELS || !rc.is_consistent() || !cc.is_consistent() {
+        return None;
+    }
+    let (rp, cp) = (chroma_plane(rc)?, chroma_plane(cc)?);
+    let rs = rc.width as f32 / reference.width.max(1) as f32;
+    let cs = cc.width as f32 / candidate.width.max(1) as f32;
+    let (mut sum, mut n) = (0f64, 0usize);
+    for [rx, ry, cx, cy] in places {
+        // Clamped to the plane: a place is inside both pictures, its chroma cell may
+        // straddle the border at half resolution.
+        let (r, c) = (
+            sample_clamped(&rp, rx * rs, ry * rs),
+            sample_clamped(&cp, cx * cs, cy * cs),
+        );
+        sum += f64::from((r.0 - c.0).hypot(r.1 - c.1));
+        n += 1;
+    }
+    Some((sum / n as f64) as f32)
+}
+
+fn chroma_plane(c: &xiezhi_fingerprint::Chroma) -> Option<Plane> {
+    ImageBuffer::from_raw(c.width, c.height, c.cbcr.clone())
+}
+
+/// [`sample`] with the coordinates clamped into the plane.
+fn sample_clamped(p: &Plane, x: f32, y: f32) -> (f32, f32) {
+    let clamp = |v: f32, side: u32| v.clamp(0.5, side as f32 - 0.5);
+    sample(p, clamp(x, p.width()), clamp(y, p.height())).unwrap_or((128.0, 128.0))
 }
 
 /// Correlation of the high-pass residuals of compared grid cells whose 3x3
