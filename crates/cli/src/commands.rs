@@ -10,7 +10,7 @@ use xiezhi_engine::export::ExportOptions;
 use xiezhi_engine::Scope;
 use xiezhi_store::{Case, Decision};
 
-use crate::output::{match_json, print_json, print_match_table, print_scan_warnings};
+use crate::output::{match_json, print_json, print_match_table, print_scan_warnings, upgraded_note};
 use crate::progress::Bars;
 use crate::{CaseCmd, Cli, Command, CrawlArgs, ExportArgs, RefsCmd, ReviewArgs, ScopeArg};
 
@@ -144,8 +144,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 print_json(&r)?;
             } else {
                 println!(
-                    "Scanned {} captured images against {} references: {} matches recorded ({} fingerprints computed, {} reused).",
-                    r.candidates, r.references, r.matches, r.fingerprinted, r.from_cache
+                    "Scanned {} captured images against {} references: {} matches recorded ({} fingerprints computed, {} reused{}).",
+                    r.candidates,
+                    r.references,
+                    r.matches,
+                    r.fingerprinted,
+                    r.from_cache,
+                    upgraded_note(r.upgraded)
                 );
                 print_scan_warnings(&r, false);
                 if let Some(shots) = &r.screenshots {

@@ -59,6 +59,15 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// ", 3 of them brought up to date …" after a scan's count of reused fingerprints
+/// (empty for none).
+pub fn upgraded_note(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        n => format!(", {n} of them stored by an earlier version and brought up to date without the model"),
+    }
+}
+
 /// Files that could not be read and references that show nothing (the engine keeps
 /// them), one line each; on stderr when stdout carries JSON, so a script reading
 /// `check --json` still learns of them.
