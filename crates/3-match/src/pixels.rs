@@ -50,10 +50,10 @@ pub struct PixelCheck {
     /// neighbourhood) at the same alignment; `None` below `MIN_PIXELS` (32) cells with a
     /// full neighbourhood or over flat detail.
     pub detail: Option<f32>,
-    /// Mean distance (0..~180) of the reference's colour from the candidate's over the
-    /// same cells at the same alignment, in BT.601 (Cb, Cr) units of 0..255 (see
-    /// [`chroma_difference`]); `None` without both chroma planes (fingerprints stored
-    /// before format 8).
+    /// Mean distance of the reference's colour from the candidate's over the same cells at
+    /// the same alignment, in BT.601 (Cb, Cr) units of 0..255 (0 for the same colours, 238
+    /// for pure red against pure green; see [`chroma_difference`]); `None` without both
+    /// chroma planes (fingerprints stored before format 8).
     pub chroma_difference: Option<f32>,
 }
 

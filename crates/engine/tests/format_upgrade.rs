@@ -7,19 +7,9 @@ mod common;
 use xiezhi_engine::scan::{check_with, ScanOptions};
 use xiezhi_engine::{refs, Silent};
 use xiezhi_fingerprint::{decode_stored, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint};
-use xiezhi_store::{Case, MatchRecord};
+use xiezhi_store::Case;
 
-use common::asset;
-
-fn outcome(m: &MatchRecord) -> (i64, i64, u64, String, String) {
-    (
-        m.reference.id,
-        m.asset.id,
-        m.score.to_bits(),
-        m.signals.to_string(),
-        m.explanation.clone(),
-    )
-}
+use common::{asset, outcome};
 
 #[test]
 fn format_7_fingerprints_gain_their_colour_without_the_model() {

@@ -6,20 +6,9 @@ mod common;
 use xiezhi_engine::scan::{check_with, ScanOptions};
 use xiezhi_engine::{refs, Silent, DEFAULT_CACHE_BYTES};
 use xiezhi_fingerprint::Fingerprinter;
-use xiezhi_store::{Case, MatchRecord};
+use xiezhi_store::Case;
 
-use common::asset;
-
-/// What a match says, without the row's id and time.
-fn outcome(m: &MatchRecord) -> (i64, i64, u64, String, String) {
-    (
-        m.reference.id,
-        m.asset.id,
-        m.score.to_bits(),
-        m.signals.to_string(),
-        m.explanation.clone(),
-    )
-}
+use common::{asset, outcome};
 
 #[test]
 fn a_one_fingerprint_cache_gives_the_same_matches_as_a_large_one() {
