@@ -212,8 +212,12 @@ fn searched_phrase(s: &Signals) -> String {
 /// (empty without a colour comparison).
 fn colour_phrase(chroma_difference: Option<f32>) -> String {
     match chroma_difference {
-        Some(d) if d.is_finite() && d < CHROMA_DIFFERENCE_NONE => {
+        // Below 3: the spread of crops and re-encodes (as the app's Colour row says).
+        Some(d) if d.is_finite() && d < 3.0 => {
             format!(", in the same colours (mean colour difference {d:.1} of 255)")
+        }
+        Some(d) if d.is_finite() && d < CHROMA_DIFFERENCE_NONE => {
+            format!(", in nearly the same colours (mean colour difference {d:.1} of 255)")
         }
         Some(d) if d.is_finite() => format!(
             ", in other colours (mean colour difference {d:.1} of 255: recoloured, or another picture with the same shapes)"

@@ -52,10 +52,8 @@ fn a_pasted_sprite_has_its_pixels_in_place_and_another_sprite_there_does_not() {
 fn a_cropped_photo_keeps_its_pixels_and_old_fingerprints_give_no_verdict() {
     let fp = Fingerprinter::new_default().expect("model");
     let photo = open(&root().join("demo/assets/references/chelsea.jpg"));
-    let (w, h) = (photo.width(), photo.height());
     // 35 % of the area, off centre, re-encoded.
-    let (cw, ch) = ((f64::from(w) * 0.59) as u32, (f64::from(h) * 0.59) as u32);
-    let crop = photo.crop_imm(w - cw - w / 20, h / 10, cw, ch);
+    let (crop, _) = imaging::crop35(&photo);
     let reference = fp.fingerprint(&jpeg(&photo, 90)).expect("photo");
     let cand = fp.fingerprint(&jpeg(&crop, 75)).expect("crop");
     let s = compare(&reference, &cand);

@@ -23,9 +23,8 @@ fn a_crop_without_keypoints_is_found_by_search_and_another_picture_is_not() {
     let photo = blurred("coffee.jpg");
     let (w, h) = (photo.width(), photo.height());
     // 35 % of the area, off centre, re-encoded: the benchmark's crop35.
-    let (cw, ch) = ((f64::from(w) * 0.59) as u32, (f64::from(h) * 0.59) as u32);
-    let (x0, y0) = (w - cw - w / 20, h / 10);
-    let crop = photo.crop_imm(x0, y0, cw, ch);
+    let (crop, (x0, y0)) = imaging::crop35(&photo);
+    let (cw, ch) = (crop.width(), crop.height());
     let reference = fp.fingerprint(&jpeg(&photo, 90)).expect("photo");
     let cand = fp.fingerprint(&jpeg(&crop, 75)).expect("crop");
 
