@@ -92,7 +92,9 @@ def fit_calibration(pairs, queries, names, derived):
     from sklearn.linear_model import LogisticRegression
     X, y = [], []
     for p in pairs:
-        q = queries[p["query"]]
+        q = queries.get(p["query"])
+        if q is None:  # a family measured beside the issue's: not fitted on
+            continue
         s = p["signals"]
         if q["split"] != "train" or s["exact_bytes"] or s["exact_pixels"]:
             continue
@@ -243,22 +245,29 @@ def found_by_visible_share(best, queries, refs, families):
 PASTE_CHANGE_BUCKETS = [(0.0, 0.01), (0.01, 0.03), (0.03, 0.06), (0.06, 0.12), (0.12, 1.01)]
 
 
-def found_by_paste_change(best, queries, cal_threshold=0.9):
-    """Markdown lines: held-out pasted copies (`best`: query -> (logit, reference)) by the
-    share of their scene the paste changed (prepare.changed_share). Manifests written
-    before prepare.py recorded the scene have none, and the table is left out."""
+PASTE_RECIPES = {
+    "paste30": "The benchmark pastes the reference cut to its visible pixels (its opaque box) at 30 % of the scene, "
+               "so only a dark sprite on a dark photograph, or a thin or hollow one, changes little of it.",
+    "paste30-canvas": "This family pastes a reference's whole canvas, transparent margins included, at 30 % of the "
+                      "scene, so a mostly transparent sprite, or a dark one on a dark photograph, changes little of it.",
+}
+
+
+def found_by_paste_change(best, queries, family="paste30", cal_threshold=0.9):
+    """Markdown lines: held-out pasted copies of `family` (`best`: query -> (logit,
+    reference)) by the share of their scene the paste changed (prepare.changed_share).
+    Manifests written before prepare.py recorded the scene have none, and the table is left out."""
     from PIL import Image
-    pastes = [q for q in queries.values() if q["split"] == "eval" and q["family"] == "paste30" and q.get("scene")]
+    pastes = [q for q in queries.values() if q["split"] == "eval" and q["family"] == family and q.get("scene")]
     if not pastes:
         return []
     share = {}
     for q in pastes:
         with Image.open(q["path"]) as im:
             share[q["id"]] = changed_share(im, rgba(q["scene"]))
-    L = ["\n## Pasted copies by how much of the scene the paste changed\n",
+    L = [f"\n## Pasted copies ({family}) by how much of the scene the paste changed\n",
          "Changed: pixels of the pasted copy more than 40 of 255 away from its scene in some channel. "
-         "The benchmark pastes a reference's whole canvas, transparent margins included, at 30 % of the "
-         "scene, so a mostly transparent sprite, or a dark one on a dark photograph, changes little of it. "
+         + PASTE_RECIPES.get(family, "") + " "
          f"Found: the copy's best match is its own reference; at ≥ {cal_threshold}: with a calibrated score "
          f"of at least {cal_threshold}.\n",
          f"| scene changed | eval pastes | found | found at ≥ {cal_threshold} |", "|---|---|---|---|"]
@@ -286,12 +295,16 @@ def main():
     with open(os.path.join(args.work, "manifest.json")) as f:
         man = json.load(f)
     families = man["families"]
-    queries = {q["id"]: q for q in man["queries"]}
+    # Families measured beside the issue's (prepare.EXTRA_FAMILIES): reported on their own,
+    # outside the overall figures and the calibration fit.
+    extra = man.get("extra_families", [])
+    all_queries = {q["id"]: q for q in man["queries"]}
+    queries = {k: q for k, q in all_queries.items() if q["family"] not in extra}
     refs = {r["id"]: r for r in man["refs"]}
     # The references an edited copy is a copy of: its own, and those showing the same
     # artwork (prepare.py's same_artwork_key: a Hedgewars map and its preview, which is
     # the map scaled down). Matching either is finding it, for every method alike.
-    for q in queries.values():
+    for q in all_queries.values():
         ref = q["reference"]
         q["copy_of"] = set() if ref is None else {ref, *refs[ref].get("same_artwork", [])}
     derived = derivatives(queries, refs)
@@ -383,6 +396,14 @@ def main():
     with_siblings = metrics(ours, {k: v for k, v in queries.items() if k not in derived}, "eval", families,
                             same_group=lambda a, b: ref_group.get(a) == ref_group.get(b), key=logit_of)
     train_check = metrics(ours, queries, "train", families, key=logit_of)["overall"]
+    extra_q = {k: q for k, q in all_queries.items() if q["family"] in extra or q["reference"] is None}
+    extra_results = {name: metrics(preds, extra_q, "eval", extra, key=logit_of if preds is ours else (lambda t: t))
+                     for name, preds in methods.items()} if extra else {}
+    extra_without = metrics(ours, {k: v for k, v in extra_q.items() if k not in derived}, "eval", extra,
+                            key=logit_of) if extra else {}
+    extra_siblings = metrics(ours, {k: v for k, v in extra_q.items() if k not in derived}, "eval", extra,
+                             same_group=lambda a, b: ref_group.get(a) == ref_group.get(b),
+                             key=logit_of) if extra else {}
     n_eval_refs = sum(1 for r in refs.values() if r["split"] == "eval")
     n_eval_distr = sum(1 for q in queries.values() if q["split"] == "eval" and q["reference"] is None)
 
@@ -390,7 +411,9 @@ def main():
     doc = {"run": run, "calibration": cal, "loadavg_at_evaluation": loadavg, "results": results, "speed": speed, "train_overall": train_check,
            "eval_references": n_eval_refs, "eval_distractors": n_eval_distr,
            "without_known_derivatives": {"excluded": sorted(derived), "results": without_derived},
-           "without_known_derivatives_siblings_found": with_siblings}
+           "without_known_derivatives_siblings_found": with_siblings,
+           "extra_families": {"families": extra, "results": extra_results, "without_known_derivatives": extra_without,
+                              "without_known_derivatives_siblings_found": extra_siblings}}
     os.makedirs(os.path.join(args.repo, "bench", "results"), exist_ok=True)
     # The default 100-reference run writes detect.*; other scales their own files, so
     # running one never overwrites the other's figures.
@@ -453,6 +476,28 @@ def main():
     L.append("| " + " | ".join(row) + " |")
     L.extend(found_by_visible_share(ours, queries, refs, families))
     L.extend(found_by_paste_change(ours, queries))
+    if extra:
+        L.append("\n## Measured beside the issue's families\n")
+        L.append(f"{', '.join(extra)}: outside the overall figures above and the calibration fit. paste30-canvas "
+                 "pastes the reference's whole canvas, transparent margins included, at 30 % of the scene (the "
+                 "benchmark's paste30 before session 18): a sprite that is mostly margin then covers a few percent of "
+                 "the scene, a small-paste case. Each family's queries plus all eval distractors.\n")
+        L.append("| method | " + " | ".join(f"{f} µAP | {f} recall@P0.99" for f in extra) + " |")
+        L.append("|---|" + "---|---|" * len(extra))
+        for name, r in extra_results.items():
+            L.append(f"| {name} | " + " | ".join(f"{fmt(r[f]['uAP'], 2)} | {fmt(r[f]['recall_at_p99'], 2)}"
+                                                  for f in extra) + " |")
+        L.append("| xiezhi (calibrated), without the known derivatives (sensitivity) | " + " | ".join(
+            f"{fmt(extra_without[f]['uAP'], 2)} | {fmt(extra_without[f]['recall_at_p99'], 2)}" for f in extra) + " |")
+        L.append("| the same, siblings counted as found (sensitivity) | " + " | ".join(
+            f"{fmt(extra_siblings[f]['uAP'], 2)} | {fmt(extra_siblings[f]['recall_at_p99'], 2)}" for f in extra) + " |")
+        for f in extra:
+            fq = [q for q in all_queries.values() if q["split"] == "eval" and q["family"] == f]
+            got = sum(1 for q in fq if (q["id"], q["reference"]) in compared)
+            L.append(f"\n{f}: the own reference was compared with {got} of {len(fq)} eval copies (shortlist recall "
+                     f"{fmt(got / len(fq), 2) if fq else '–'}).")
+            if f.startswith("paste"):
+                L.extend(found_by_paste_change(ours, all_queries, family=f))
     sources = sorted({r.get("source", "?") for r in refs.values()})
     L.append("\n## Recall at precision 0.99 by source of the reference (xiezhi calibrated)\n")
     L.append("Each line: the edited copies of that source's eval references plus all eval distractors but "

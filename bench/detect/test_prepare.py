@@ -8,8 +8,8 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from prepare import (  # noqa: E402
-    changed_share, is_blank, known_derivatives, kinship, related_reference_keys, paste_into, same_artwork_ids,
-    source_of)
+    changed_share, is_blank, known_derivatives, kinship, make_edits, opaque_box, related_reference_keys, paste_into,
+    same_artwork_ids, source_of, ALL_FAMILIES)
 
 
 def ref(rel, sha):
@@ -94,6 +94,63 @@ class PasteChangeShare(unittest.TestCase):
         dark.paste((22, 20, 30, 255), (0, 0, 50, 100))
         self.assertEqual(changed_share(paste_into(dark, scene, 0.30, random.Random(1)), scene), 0.0)
         self.assertIsNone(changed_share(Image.new("RGB", (10, 10)), scene))
+
+    def test_the_artwork_cut_to_its_visible_pixels_covers_30_percent(self):
+        import random
+        scene = Image.new("RGBA", (400, 400), (20, 20, 30, 255))
+        sprite = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+        sprite.paste((250, 250, 250, 255), (10, 20, 60, 70))  # a quarter of the canvas
+        sprite.putpixel((95, 95), (250, 250, 250, 3))  # faint haze does not widen the box
+        self.assertEqual(opaque_box(sprite).size, (50, 50))
+        pasted = paste_into(opaque_box(sprite), scene, 0.30, random.Random(1))
+        self.assertAlmostEqual(changed_share(pasted, scene), 0.30, delta=0.01)
+        # A picture without transparency is pasted whole, as before.
+        photo = Image.new("RGBA", (80, 60), (200, 10, 10, 255))
+        self.assertIs(opaque_box(photo), photo)
+
+
+class EditsOfOneReference(unittest.TestCase):
+    def test_both_pastes_draw_one_position_and_only_the_canvas_paste_advances_the_edits(self):
+        """The content paste came with session 18; the edits drawn after the paste (rot10,
+        combo) and the canvas paste must stay as the recipe made them before."""
+        import random
+        import prepare
+        with tempfile.TemporaryDirectory() as d:
+            paths = []
+            for name, size, bg in (("ref.png", (120, 90), (0, 0, 0, 0)), ("logo.png", (40, 40), (0, 0, 0, 0)),
+                                   ("scene.png", (500, 420), (30, 60, 90, 255)), ("photo.png", (120, 90), (9, 9, 9, 255))):
+                im = Image.new("RGBA", size, bg)
+                im.paste((200, 120, 40, 255), (size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2))
+                im.save(os.path.join(d, name))
+                paths.append(os.path.join(d, name))
+            ref, logo, scene, photo = paths
+
+            class NoAugly:  # AugLy's edits are not what this test is about
+                def __getattr__(self, _):
+                    return lambda im, **kw: im.copy()
+
+            calls = []
+            original = prepare.paste_into
+
+            def spy(im, sc, area, r):
+                calls.append((r, r.getstate(), im.size))
+                return original(im, sc, area, r)
+
+            prepare.paste_into = spy
+            try:
+                rng = random.Random(7)
+                out = prepare.make_edits(NoAugly(), ref, logo, scene, rng)
+                opaque = prepare.make_edits(NoAugly(), photo, logo, scene, random.Random(7))
+            finally:
+                prepare.paste_into = original
+        self.assertEqual(sorted(out), sorted(ALL_FAMILIES))
+        (canvas_rng, canvas_state, canvas_size), (content_rng, content_state, content_size) = calls[:2]
+        self.assertIs(canvas_rng, rng, "the canvas paste draws from the edits' own generator")
+        self.assertIsNot(content_rng, rng, "the content paste draws from a copy")
+        self.assertEqual(canvas_state, content_state, "from the same state: the same draws")
+        self.assertEqual((canvas_size, content_size), ((120, 90), (30, 23)))
+        # Without transparency the artwork is the whole picture: the two pastes are one image.
+        self.assertEqual(opaque["paste30"][0].tobytes(), opaque["paste30-canvas"][0].tobytes())
 
 
 if __name__ == "__main__":
