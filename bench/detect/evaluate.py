@@ -513,7 +513,7 @@ def main():
         L.append(f"| {src} | {n} | " + " | ".join(fmt(m[f]["recall_at_p99"], 2) for f in families) + " |")
     # The false alarms behind the recall at precision 0.99, by name, so a reader can look at them.
     alarms = sorted(((z, qid, ref) for qid, (z, ref) in ours.items()
-                     if queries[qid]["split"] == "eval" and queries[qid]["reference"] is None and z >= 0.0),
+                     if qid in queries and queries[qid]["split"] == "eval" and queries[qid]["reference"] is None and z >= 0.0),
                     reverse=True)
     if alarms:
         L.append("\n## Unrelated images (eval split) that the calibrated score puts at 0.5 or more\n")
