@@ -66,6 +66,12 @@ struct Args {
     /// true reference and how many references it proposes (no comparison is run)
     #[arg(long)]
     shortlist_stats: bool,
+    /// Only the queries of this split ("eval": the held-out half, all the figures
+    /// evaluate.py reports, in half the time; its `--no-fit` is then required, as the fit
+    /// needs the train split). Every query is matched against every reference on its own,
+    /// so the eval figures are the full run's.
+    #[arg(long)]
+    split: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -338,10 +344,17 @@ fn main() -> Result<()> {
     if args.rescore {
         return rescore(&args.out);
     }
-    let manifest: Manifest = serde_json::from_slice(
+    let mut manifest: Manifest = serde_json::from_slice(
         &std::fs::read(&args.manifest).with_context(|| format!("reading {}", args.manifest.display()))?,
     )
     .with_context(|| format!("parsing {}", args.manifest.display()))?;
+    if let Some(split) = &args.split {
+        manifest.queries.retain(|q| &q.split == split);
+        anyhow::ensure!(
+            !manifest.queries.is_empty(),
+            "no query of split {split:?} in the manifest"
+        );
+    }
     std::fs::create_dir_all(&args.out)?;
     let fp = Fingerprinter::new_default().context("loading the embedded model")?;
     let cache = match &args.fp_cache {
@@ -457,6 +470,7 @@ fn main() -> Result<()> {
         "shortlist": args.shortlist,
         "keypoint_references": args.keypoint_references,
         "oracle": args.oracle,
+        "split": args.split,
         "peak_rss_kib": peak_rss_kib(),
         "unreadable": unreadable,
         "score_method": "score = xiezhi_match::score (the calibrated ranking score); evaluate.py refits/applies models/calibration.json to the features",
