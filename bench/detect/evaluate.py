@@ -312,11 +312,9 @@ def main():
     globals_ = load_jsonl(os.path.join(args.work, "global.jsonl"))
     with open(os.path.join(args.work, "run.json")) as f:
         run = json.load(f)
-    if run.get("split") and run["split"] != "eval":
-        sys.exit(f"run.json is from a run over the {run['split']} split only; the figures are the eval split's")
-    if run.get("split") and not args.no_fit:
-        sys.exit("run.json is from a run over the eval split only (detect-bench --split eval): "
-                 "the fit needs the train split; pass --no-fit or rerun detect-bench without --split")
+    if run.get("eval_only") and not args.no_fit:
+        sys.exit("run.json is from a run over the eval split only (detect-bench --eval-only): "
+                 "the fit needs the train split; pass --no-fit or rerun detect-bench without --eval-only")
     if run.get("oracle"):
         sys.exit("run.json is from a --oracle diagnosis run (true references added to the shortlist): "
                  "its pairs are not the benchmark's; rerun detect-bench without --oracle")
@@ -401,7 +399,7 @@ def main():
     with_siblings = metrics(ours, {k: v for k, v in queries.items() if k not in derived}, "eval", families,
                             same_group=lambda a, b: ref_group.get(a) == ref_group.get(b), key=logit_of)
     # The fitted half, as a check on the fit (none when only the eval split was matched).
-    train_check = None if run.get("split") else metrics(ours, queries, "train", families, key=logit_of)["overall"]
+    train_check = None if run.get("eval_only") else metrics(ours, queries, "train", families, key=logit_of)["overall"]
     extra_q = {k: q for k, q in all_queries.items() if q["family"] in extra or q["reference"] is None}
     extra_results = {name: metrics(preds, extra_q, "eval", extra, key=logit_of if preds is ours else (lambda t: t))
                      for name, preds in methods.items()} if extra else {}

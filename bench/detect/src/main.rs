@@ -66,12 +66,11 @@ struct Args {
     /// true reference and how many references it proposes (no comparison is run)
     #[arg(long)]
     shortlist_stats: bool,
-    /// Only the queries of this split ("eval": the held-out half, all the figures
-    /// evaluate.py reports, in half the time; its `--no-fit` is then required, as the fit
-    /// needs the train split). Every query is matched against every reference on its own,
-    /// so the eval figures are the full run's.
+    /// Only the eval split's queries: every figure evaluate.py reports, in half the time
+    /// (its `--no-fit` is then required, as the fit needs the train split). Every query is
+    /// matched against every reference on its own, so the eval figures are the full run's.
     #[arg(long)]
-    split: Option<String>,
+    eval_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -348,11 +347,11 @@ fn main() -> Result<()> {
         &std::fs::read(&args.manifest).with_context(|| format!("reading {}", args.manifest.display()))?,
     )
     .with_context(|| format!("parsing {}", args.manifest.display()))?;
-    if let Some(split) = &args.split {
-        manifest.queries.retain(|q| &q.split == split);
+    if args.eval_only {
+        manifest.queries.retain(|q| q.split == "eval");
         anyhow::ensure!(
             !manifest.queries.is_empty(),
-            "no query of split {split:?} in the manifest"
+            "no query of the eval split in the manifest"
         );
     }
     std::fs::create_dir_all(&args.out)?;
@@ -470,7 +469,7 @@ fn main() -> Result<()> {
         "shortlist": args.shortlist,
         "keypoint_references": args.keypoint_references,
         "oracle": args.oracle,
-        "split": args.split,
+        "eval_only": args.eval_only,
         "peak_rss_kib": peak_rss_kib(),
         "unreadable": unreadable,
         "score_method": "score = xiezhi_match::score (the calibrated ranking score); evaluate.py refits/applies models/calibration.json to the features",
