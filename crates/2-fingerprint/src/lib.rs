@@ -6,6 +6,7 @@
 //! Pure: no database, no files (except [`EfficientNetLite0::from_file`] on request).
 
 mod decode;
+mod descriptor_table;
 mod error;
 mod frames;
 pub mod local;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use decode::{decode, to_rgb_on_grey, DecodeLimits, Decoded};
+pub use descriptor_table::DescriptorTable;
 pub use error::FingerprintError;
 pub use frames::{decode_frames, Frames, MAX_DECODED_FRAMES, MAX_DISTINCT_FRAMES};
 pub use local::{

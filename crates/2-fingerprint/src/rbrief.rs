@@ -59,7 +59,7 @@ fn nearest_two_popcnt(q: &[u64; 4], words: &[[u64; 4]]) -> (u32, u32, usize) {
 }
 
 #[inline(always)]
-fn nearest_two_scan(q: &[u64; 4], words: &[[u64; 4]]) -> (u32, u32, usize) {
+pub(crate) fn nearest_two_scan(q: &[u64; 4], words: &[[u64; 4]]) -> (u32, u32, usize) {
     let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
     for (j, c) in words.iter().enumerate() {
         let d = words_distance(q, c);

@@ -14,6 +14,8 @@
 //! chunk is equal. At the ~30–45 bits that separate a keypoint from its JPEG-ed,
 //! rescaled copy, one chunk in 16 is equal more often than not.
 
+use std::collections::HashMap;
+
 use xiezhi_fingerprint::{descriptor_words as words, words_distance as distance, Fingerprint};
 
 const CHUNKS: usize = 16;
@@ -44,6 +46,8 @@ const MAX_PER_REFERENCE: usize = 500;
 pub struct KeypointIndex {
     descriptors: Vec<[u64; 4]>,
     owners: Vec<u32>,
+    /// One more than the largest owner number.
+    owner_count: usize,
     /// Per chunk, bucket start offsets into `ids` (CSR, `BUCKETS + 1` each).
     starts: Vec<u32>,
     /// Per chunk, descriptor numbers sorted by that chunk's value.
@@ -113,6 +117,7 @@ impl KeypointIndexBuilder {
         // art (flat patches); scanning it would cost more than it tells.
         let max_bucket = (n / 256).max(64);
         KeypointIndex {
+            owner_count: self.owners.iter().max().map_or(0, |&o| o as usize + 1),
             descriptors: self.descriptors,
             owners: self.owners,
             starts,
@@ -157,13 +162,49 @@ impl KeypointIndex {
         if self.is_empty() || k == 0 {
             return Vec::new();
         }
+        let votes = self.votes(candidate);
+        let mut out: Vec<(u32, u32)> = votes.into_iter().filter(|&(_, v)| v >= MIN_VOTES).collect();
+        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(k);
+        out
+    }
+
+    /// Votes per reference number. The distance test runs a few hundred times per
+    /// candidate descriptor, so it is compiled with POPCNT where the CPU has it (the
+    /// x86-64 baseline Rust targets lacks it, and `count_ones` is then a dozen
+    /// shifts and masks).
+    fn votes(&self, candidate: &Fingerprint) -> HashMap<u32, u32> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the CPU has POPCNT, checked just above.
+                return unsafe { self.votes_popcnt(candidate) };
+            }
+        }
+        self.votes_scan(candidate)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    fn votes_popcnt(&self, candidate: &Fingerprint) -> HashMap<u32, u32> {
+        self.votes_scan(candidate)
+    }
+
+    #[inline(always)]
+    fn votes_scan(&self, candidate: &Fingerprint) -> HashMap<u32, u32> {
         let n = self.descriptors.len();
-        let mut votes: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+        let mut votes: HashMap<u32, u32> = HashMap::new();
         // (owner, nearest distance) of the references near this descriptor.
         let mut near: Vec<(u32, u32)> = Vec::with_capacity(MAX_OWNERS_PER_DESCRIPTOR + 1);
+        // Where each owner is in `near` (u32::MAX: not there): a lookup instead of a
+        // search through up to 256 entries for every near descriptor.
+        let mut slot: Vec<u32> = vec![u32::MAX; self.owner_count];
         // The candidate's extra keypoints vote too: a paste's share of the base set is small.
         for kp in candidate.local.keypoints.iter().chain(&candidate.extra_keypoints) {
             let q = words(&kp.descriptor);
+            for &(o, _) in &near {
+                slot[o as usize] = u32::MAX;
+            }
             near.clear();
             let mut crowded = false;
             'chunks: for c in 0..CHUNKS {
@@ -180,9 +221,10 @@ impl KeypointIndex {
                         continue;
                     }
                     let owner = self.owners[i];
-                    match near.iter_mut().find(|(o, _)| *o == owner) {
+                    match near.get_mut(slot[owner as usize] as usize) {
                         Some(e) => e.1 = e.1.min(d),
                         None => {
+                            slot[owner as usize] = near.len() as u32;
                             near.push((owner, d));
                             if near.len() > MAX_OWNERS_PER_DESCRIPTOR {
                                 crowded = true;
@@ -201,10 +243,7 @@ impl KeypointIndex {
                 *votes.entry(near[0].0).or_insert(0) += 1;
             }
         }
-        let mut out: Vec<(u32, u32)> = votes.into_iter().filter(|&(_, v)| v >= MIN_VOTES).collect();
-        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        out.truncate(k);
-        out
+        votes
     }
 }
 

@@ -3,7 +3,7 @@
 //! mirrored) keeps many keypoints in one consistent geometry; unrelated
 //! pictures only produce scattered chance matches.
 
-use xiezhi_fingerprint::{descriptor_words, mirror_descriptor, nearest_two, Fingerprint, Keypoint};
+use xiezhi_fingerprint::{descriptor_words, mirror_descriptor, DescriptorTable, Fingerprint, Keypoint};
 
 /// Matches farther than this (bits of 256) are not considered.
 pub const MAX_DESCRIPTOR_DISTANCE: u32 = 64;
@@ -156,14 +156,14 @@ impl Rng {
     }
 }
 
-/// Ratio-test matches, at most one per candidate keypoint. `candidate_words` are the
-/// candidate's descriptors in [`descriptor_words`] form (this loop compares every
-/// reference keypoint with every candidate keypoint).
+/// Ratio-test matches, at most one per candidate keypoint. `candidate_words` holds the
+/// candidate's descriptors (this loop compares every reference keypoint with every
+/// candidate keypoint).
 fn tentative(
     reference: &[Keypoint],
     mirror_width: Option<f32>,
     candidate: &[&Keypoint],
-    candidate_words: &[[u64; 4]],
+    candidate_words: &DescriptorTable,
 ) -> Vec<Pair> {
     let mut best_for_cand: Vec<Option<(u32, Pair)>> = vec![None; candidate.len()];
     for r in reference {
@@ -177,7 +177,7 @@ fn tentative(
             ),
             None => (r.descriptor, r.x, r.angle),
         };
-        let (d1, d2, j1) = nearest_two(&descriptor_words(&desc), candidate_words);
+        let (d1, d2, j1) = candidate_words.nearest_two(&descriptor_words(&desc));
         if d1 > MAX_DESCRIPTOR_DISTANCE || (d1 as f32) >= RATIO * d2 as f32 {
             continue;
         }
@@ -379,7 +379,7 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
     let mut best = LocalMatch::default();
     let mut best_model = None;
     let mut best_pairs = Vec::new();
-    let words: Vec<[u64; 4]> = ck.iter().map(|k| descriptor_words(&k.descriptor)).collect();
+    let words = DescriptorTable::new(ck.iter().map(|k| descriptor_words(&k.descriptor)).collect());
     for mirrored in [false, true] {
         let pairs = tentative(rk, mirrored.then_some(reference.width as f32), &ck, &words);
         let found = ransac(&pairs, tol);
