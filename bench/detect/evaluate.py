@@ -44,10 +44,22 @@ def micro_ap(preds, positives):
     coarse scores (hash distances) get no credit from an arbitrary order."""
     if positives == 0:
         return float("nan"), float("nan")
+    ap = prev_recall = best_recall_at_p99 = 0.0
+    for _, tp, fp in ranked_blocks(preds):
+        precision = tp / (tp + fp)
+        recall = tp / positives
+        ap += (recall - prev_recall) * precision
+        prev_recall = recall
+        if precision >= 0.99:
+            best_recall_at_p99 = max(best_recall_at_p99, recall)
+    return ap, best_recall_at_p99
+
+
+def ranked_blocks(preds):
+    """Predictions (score, correct) best first, tied scores as one block: yields each
+    block's score with the true and false predictions counted down to it."""
     preds = sorted(preds, key=lambda p: -p[0])
-    ap, tp, fp, i = 0.0, 0, 0, 0
-    prev_recall = 0.0
-    best_recall_at_p99 = 0.0
+    tp = fp = i = 0
     while i < len(preds):
         j = i
         while j < len(preds) and preds[j][0] == preds[i][0]:
@@ -55,14 +67,8 @@ def micro_ap(preds, positives):
         block_tp = sum(1 for p in preds[i:j] if p[1])
         tp += block_tp
         fp += (j - i) - block_tp
-        precision = tp / (tp + fp)
-        recall = tp / positives
-        ap += (recall - prev_recall) * precision
-        prev_recall = recall
-        if precision >= 0.99:
-            best_recall_at_p99 = max(best_recall_at_p99, recall)
+        yield preds[i][0], tp, fp
         i = j
-    return ap, best_recall_at_p99
 
 
 def at_threshold(preds, positives, t, key=lambda t: t):

@@ -22,7 +22,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from evaluate import beats, derivatives, load_jsonl, logit, visible_share  # noqa: E402
+from evaluate import beats, derivatives, load_jsonl, logit, ranked_blocks, visible_share  # noqa: E402
 from prepare import source_of  # noqa: E402
 
 # Buckets of the share of a reference's pixels at least half opaque (evaluate.visible_share).
@@ -33,19 +33,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def cut_off(preds, positives):
     """The lowest logit down to which precision stays at least 0.99 at the best recall
     (ties as one block, as evaluate.micro_ap ranks them); None when no recall reaches it."""
-    preds = sorted(preds, key=lambda p: -p[0])
-    tp = fp = i = 0
     best = (0.0, None)
-    while i < len(preds):
-        j = i
-        while j < len(preds) and preds[j][0] == preds[i][0]:
-            j += 1
-        block_tp = sum(1 for p in preds[i:j] if p[1])
-        tp += block_tp
-        fp += (j - i) - block_tp
+    for score, tp, fp in ranked_blocks(preds):
         if tp / (tp + fp) >= 0.99 and tp / positives > best[0]:
-            best = (tp / positives, preds[i][0])
-        i = j
+            best = (tp / positives, score)
     return best
 
 

@@ -137,9 +137,9 @@ mod tests {
     use super::*;
     use crate::rbrief::words_distance;
 
-    /// Whatever path the table takes on this CPU, it answers as a plain sort would, ties
-    /// included (the first of equal nearest distances wins), across block boundaries and
-    /// tails of every length.
+    /// Whatever path the table takes on this CPU, and the plain scan compiled with POPCNT
+    /// or without, answer as a plain sort would, ties included (the first of equal nearest
+    /// distances wins), across block boundaries and tails of every length.
     #[test]
     fn table_agrees_with_a_sort() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -176,6 +176,8 @@ mod tests {
                         by.first().map_or(0, |b| b.1),
                     );
                     assert_eq!(table.nearest_two(&q), want, "{n} words, sparse {sparse}");
+                    assert_eq!(nearest_two(&q, &words), want, "{n} words, sparse {sparse}, scan");
+                    assert_eq!(nearest_two_scan(&q, &words), want, "{n} words, portable scan");
                 }
                 // A query equal to a stored descriptor finds it (or an earlier equal one).
                 if let Some(w) = words.get(n / 2) {

@@ -156,45 +156,6 @@ pub(crate) fn describe(smoothed: &GrayImage, x: i32, y: i32, angle: f32) -> [u8;
 mod tests {
     use super::*;
 
-    /// Whatever path `nearest_two` takes on this CPU, it answers as a plain sort would,
-    /// ties included (the first of equal nearest distances wins).
-    #[test]
-    fn nearest_two_agrees_with_a_sort() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        // Sparse words make equal distances common.
-        let mut word = || {
-            [
-                next() & next() & next(),
-                next() & next() & next(),
-                0,
-                next() & next() & next(),
-            ]
-        };
-        for n in [0usize, 1, 2, 3, 17, 500] {
-            let words: Vec<[u64; 4]> = (0..n).map(|_| word()).collect();
-            let q = word();
-            let mut by: Vec<(u32, usize)> = words
-                .iter()
-                .enumerate()
-                .map(|(j, w)| (words_distance(&q, w), j))
-                .collect();
-            by.sort_unstable();
-            let want = (
-                by.first().map_or(u32::MAX, |b| b.0),
-                by.get(1).map_or(u32::MAX, |b| b.0),
-                by.first().map_or(0, |b| b.1),
-            );
-            assert_eq!(nearest_two(&q, &words), want, "{n} words");
-            assert_eq!(nearest_two_scan(&q, &words), want, "{n} words, portable");
-        }
-    }
-
     #[test]
     fn pattern_is_deterministic_paired_and_in_range() {
         let p = pattern();
