@@ -162,7 +162,20 @@ impl KeypointIndex {
         if self.is_empty() || k == 0 {
             return Vec::new();
         }
-        let votes = self.votes(candidate);
+        // The candidate's extra keypoints vote too: a paste's share of the base set is small.
+        let queries: Vec<[u64; 4]> = candidate
+            .local
+            .keypoints
+            .iter()
+            .chain(&candidate.extra_keypoints)
+            .map(|kp| words(&kp.descriptor))
+            .collect();
+        self.ranked(&queries, k)
+    }
+
+    /// [`Self::shortlist`] for the candidate's descriptors in words form.
+    fn ranked(&self, queries: &[[u64; 4]], k: usize) -> Vec<(u32, u32)> {
+        let votes = self.votes(queries);
         let mut out: Vec<(u32, u32)> = votes.into_iter().filter(|&(_, v)| v >= MIN_VOTES).collect();
         out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         out.truncate(k);
@@ -173,25 +186,25 @@ impl KeypointIndex {
     /// candidate descriptor, so it is compiled with POPCNT where the CPU has it (the
     /// x86-64 baseline Rust targets lacks it, and `count_ones` is then a dozen
     /// shifts and masks).
-    fn votes(&self, candidate: &Fingerprint) -> HashMap<u32, u32> {
+    fn votes(&self, queries: &[[u64; 4]]) -> HashMap<u32, u32> {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("popcnt") {
                 // SAFETY: the CPU has POPCNT, checked just above.
-                return unsafe { self.votes_popcnt(candidate) };
+                return unsafe { self.votes_popcnt(queries) };
             }
         }
-        self.votes_scan(candidate)
+        self.votes_scan(queries)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt")]
-    fn votes_popcnt(&self, candidate: &Fingerprint) -> HashMap<u32, u32> {
-        self.votes_scan(candidate)
+    fn votes_popcnt(&self, queries: &[[u64; 4]]) -> HashMap<u32, u32> {
+        self.votes_scan(queries)
     }
 
     #[inline(always)]
-    fn votes_scan(&self, candidate: &Fingerprint) -> HashMap<u32, u32> {
+    fn votes_scan(&self, queries: &[[u64; 4]]) -> HashMap<u32, u32> {
         let n = self.descriptors.len();
         let mut votes: HashMap<u32, u32> = HashMap::new();
         // (owner, nearest distance) of the references near this descriptor.
@@ -199,9 +212,7 @@ impl KeypointIndex {
         // Where each owner is in `near` (u32::MAX: not there): a lookup instead of a
         // search through up to 256 entries for every near descriptor.
         let mut slot: Vec<u32> = vec![u32::MAX; self.owner_count];
-        // The candidate's extra keypoints vote too: a paste's share of the base set is small.
-        for kp in candidate.local.keypoints.iter().chain(&candidate.extra_keypoints) {
-            let q = words(&kp.descriptor);
+        for &q in queries {
             for &(o, _) in &near {
                 slot[o as usize] = u32::MAX;
             }
@@ -262,5 +273,54 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 256);
+    }
+
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    /// `d` with `bits` of its bits flipped, spread over the words.
+    fn flipped(d: [u64; 4], bits: u32) -> [u64; 4] {
+        let mut out = d;
+        for b in 0..bits as usize {
+            out[b % 4] ^= 1 << (7 * b % 64);
+        }
+        out
+    }
+
+    /// Each candidate descriptor votes for the one reference holding a clearly nearest
+    /// descriptor; one near two references alike (here an exact duplicate) votes for
+    /// neither; references under `MIN_VOTES` are left out; most votes first.
+    #[test]
+    fn votes_go_to_the_reference_alone_nearest() {
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        let mut builder = KeypointIndexBuilder::new(3);
+        let mut own: Vec<Vec<[u64; 4]>> = Vec::new();
+        for owner in 0..3u32 {
+            let ds: Vec<[u64; 4]> = (0..40).map(|_| [next(), next(), next(), next()]).collect();
+            for d in &ds {
+                builder.descriptors.push(*d);
+                builder.owners.push(owner);
+            }
+            own.push(ds);
+        }
+        // Reference 2 also holds one of reference 0's descriptors.
+        builder.descriptors.push(own[0][0]);
+        builder.owners.push(2);
+        let index = builder.build();
+        // 10 near copies of reference 1's corners, 5 of reference 0's (the shared one
+        // among them, which votes for neither), 2 of reference 2's.
+        let mut queries: Vec<[u64; 4]> = own[1][..10].iter().map(|d| flipped(*d, 6)).collect();
+        queries.extend(own[0][..5].iter().map(|d| flipped(*d, 4)));
+        queries.extend(own[2][..2].iter().map(|d| flipped(*d, 2)));
+        // Unrelated descriptors: no reference within the vote distance.
+        queries.extend((0..20).map(|_| [next(), next(), next(), next()]));
+        assert_eq!(index.ranked(&queries, 8), vec![(1, 10), (0, 4)]);
+        assert_eq!(index.ranked(&queries, 1), vec![(1, 10)]);
     }
 }
