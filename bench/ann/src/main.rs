@@ -375,6 +375,7 @@ fn synthetic_fingerprint(r: u64, seeds: &Seeds) -> Fingerprint {
         thumbnail: None,
         extra_keypoints: Vec::new(),
         chroma: None,
+        box_keypoints: Vec::new(),
     }
 }
 

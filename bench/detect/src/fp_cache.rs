@@ -5,22 +5,23 @@
 //! fingerprint holds: the stored format version (bumped with the windows or the
 //! keypoint extractor), the keypoint extractor id and the weights' SHA-256. Entries
 //! of another key are simply never read, so a stale cache cannot leak into a run.
-//! The one exception is a format-7 entry of a still image: format 8 only added the
-//! chroma, which is computed from the bytes (a decode, no model) and the entry
-//! re-stored — exactly the fresh fingerprint, as `tests/stored.rs` checks.
+//! The one exception is an entry of format 7 or 8 of a still image: the formats since
+//! only added fields computed from the bytes (a decode and keypoints, no model), so the
+//! entry is completed and re-stored — exactly the fresh fingerprint, as
+//! `tests/stored.rs` checks.
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use xiezhi_match::xiezhi_fingerprint::{
-    decode_stored, decode_stored_v7_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
+    decode_stored, decode_stored_older_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
     LOCAL_FEATURES_ID, STORED_FORMAT_VERSION,
 };
 
 pub struct FpCache {
     dir: PathBuf,
-    /// The format-7 cache of the same weights, when it exists (see the module doc).
-    format_7_dir: Option<PathBuf>,
+    /// The caches of formats 7 and 8 of the same weights that exist (see the module doc).
+    older_dirs: Vec<PathBuf>,
 }
 
 impl FpCache {
@@ -29,10 +30,14 @@ impl FpCache {
         let weights = &fp.embedder().weights_sha256()[..16.min(fp.embedder().weights_sha256().len())];
         let dir = root.join(format!("v{STORED_FORMAT_VERSION}-{LOCAL_FEATURES_ID}-{weights}"));
         std::fs::create_dir_all(&dir)?;
-        let format_7_dir = (STORED_FORMAT_VERSION == 8)
-            .then(|| root.join(format!("v7-{LOCAL_FEATURES_ID}-{weights}")))
-            .filter(|d| d.is_dir());
-        Ok(FpCache { dir, format_7_dir })
+        // Newest first: an entry there needs the least computing.
+        let older_dirs = [8, 7]
+            .into_iter()
+            .filter(|v| *v < STORED_FORMAT_VERSION)
+            .map(|v| root.join(format!("v{v}-{LOCAL_FEATURES_ID}-{weights}")))
+            .filter(|d| d.is_dir())
+            .collect();
+        Ok(FpCache { dir, older_dirs })
     }
 
     fn name(bytes: &[u8]) -> String {
@@ -44,16 +49,18 @@ impl FpCache {
     }
 
     /// The cached fingerprint of these bytes, if a readable one of this key exists
-    /// (or a format-7 one of a still image, brought up to date and stored).
+    /// (or an older one of a still image, brought up to date and stored).
     pub fn get(&self, fp: &Fingerprinter, bytes: &[u8]) -> Option<Fingerprint> {
         if let Ok(blob) = std::fs::read(self.path(bytes)) {
             if let Ok(StoredFingerprint::Current(f)) = decode_stored(&blob) {
                 return Some(f);
             }
         }
-        let old = std::fs::read(self.format_7_dir.as_ref()?.join(Self::name(bytes))).ok()?;
-        let mut f = decode_stored_v7_still(&old)?;
-        f.chroma = Some(fp.chroma_of(bytes).ok()?);
+        let older = self
+            .older_dirs
+            .iter()
+            .find_map(|d| decode_stored_older_still(&std::fs::read(d.join(Self::name(bytes))).ok()?))?;
+        let f = fp.complete_older_still(older, bytes).ok()?;
         self.put(bytes, &f);
         Some(f)
     }

@@ -12,6 +12,7 @@ mod frames;
 pub mod local;
 mod local_ops;
 mod model;
+pub mod opaque_box;
 pub mod pdq;
 mod rbrief;
 mod regions;
@@ -37,7 +38,9 @@ pub use model::{
 };
 pub use pdq::{hamming, hamming_hex, Pdq, PdqHash, DIHEDRAL_NAMES};
 pub use regions::{windows, RegionEmbedding, Window, MIN_REGION_SIDE};
-pub use stored::{decode_stored, decode_stored_v7_still, encode_stored, StoredFingerprint, STORED_FORMAT_VERSION};
+pub use stored::{
+    decode_stored, decode_stored_older_still, encode_stored, OlderStill, StoredFingerprint, STORED_FORMAT_VERSION,
+};
 pub use svg::{looks_like_svg, MAX_SVG_SIDE, MIN_SVG_SIDE, SVG_MEDIA_TYPE};
 pub use thumbnail::{chroma, thumbnail, Chroma, Thumbnail, FLAT_LUMA_STD, THUMBNAIL_SIDE};
 
@@ -116,10 +119,18 @@ pub struct Fingerprint {
     #[serde(default)]
     pub extra_keypoints: Vec<local::Keypoint>,
     /// Colour of the thumbnail for the match stage's colour check; `None` in
-    /// fingerprints stored before format 8. Last field: a format-7 blob of a still
-    /// image is this layout without it.
+    /// fingerprints stored before format 8.
     #[serde(default)]
     pub chroma: Option<Chroma>,
+    /// Keypoints of the opaque part of a picture with transparency, extracted at that
+    /// part's own working resolution ([`opaque_box::extract_opaque_box`]); matched with
+    /// [`Self::local`] when this image is the reference, so a small sprite on a large
+    /// transparent canvas is found where it is shown enlarged. Empty for opaque pictures
+    /// and in fingerprints stored before format 9. Last field: a blob of format 7 or 8
+    /// of a still image is this layout without the fields added since
+    /// ([`decode_stored_older_still`]).
+    #[serde(default)]
+    pub box_keypoints: Vec<local::Keypoint>,
 }
 
 /// One more distinct frame of an animation.
@@ -193,13 +204,24 @@ impl Fingerprinter {
         &self.limits
     }
 
-    /// The [`Chroma`] of the picture (its first frame), as [`Self::fingerprint`] stores
-    /// it: lets a cache of format-7 fingerprints of still images be brought to format 8
-    /// without recomputing the embeddings ([`decode_stored_v7_still`]).
-    pub fn chroma_of(&self, bytes: &[u8]) -> Result<Chroma, FingerprintError> {
+    /// Completes a still image's fingerprint stored in an earlier format
+    /// ([`decode_stored_older_still`]) with the fields added since, computed from the
+    /// image's bytes as [`Self::fingerprint`] computes them: a decode and keypoints, no
+    /// model, so a cache of thousands of fingerprints is brought up to date in minutes.
+    pub fn complete_older_still(&self, older: OlderStill, bytes: &[u8]) -> Result<Fingerprint, FingerprintError> {
+        let OlderStill {
+            version,
+            mut fingerprint,
+        } = older;
         let decoded = decode_frames(bytes, &self.limits)?;
         let first = decoded.frames.first().ok_or(FingerprintError::Empty)?;
-        Ok(thumbnail::chroma(first))
+        if version < 8 {
+            fingerprint.chroma = Some(thumbnail::chroma(first));
+        }
+        if version < 9 {
+            fingerprint.box_keypoints = opaque_box::extract_opaque_box(first);
+        }
+        Ok(fingerprint)
     }
 
     /// The fast path: decode, PDQ and the global embedding only (no windows, no
@@ -263,8 +285,10 @@ impl Fingerprinter {
             crops.push(image::imageops::crop_imm(&rgb, w.x, w.y, w.w, w.h).to_image());
         }
         // Keypoints on one core while the embeddings use the others.
-        let (embs, (local, extra_keypoints)) =
-            rayon::join(|| self.embedder.embed(&crops), || local::extract_with_extra(image));
+        let (embs, ((local, extra_keypoints), box_keypoints)) = rayon::join(
+            || self.embedder.embed(&crops),
+            || (local::extract_with_extra(image), opaque_box::extract_opaque_box(image)),
+        );
         let mut embs = embs?.into_iter();
         let embedding = embs
             .next()
@@ -304,6 +328,7 @@ impl Fingerprinter {
             thumbnail: Some(thumbnail::thumbnail(image)),
             extra_keypoints,
             chroma: Some(thumbnail::chroma(image)),
+            box_keypoints,
         })
     }
 }

@@ -286,6 +286,27 @@ fn budget_at(w: u32, h: u32, per_base_area: usize, max: usize) -> usize {
     usize::try_from(scaled).unwrap_or(max).clamp(BASE_KEYPOINTS, max)
 }
 
+/// The factor that takes an image of `w` x `h` pixels to its working size: long side
+/// between [`MIN_WORK_SIDE`] and [`MAX_WORK_SIDE`]; strips (sprite rows, banners) keep
+/// a short side with room for patches ([`MIN_WORK_SHORT_SIDE`]), up to twice the base
+/// long side.
+pub fn work_scale(w: u32, h: u32) -> f32 {
+    let long = w.max(h).max(1);
+    let short = w.min(h).max(1);
+    let scale = if long > MAX_WORK_SIDE {
+        MAX_WORK_SIDE as f32 / long as f32
+    } else if long < MIN_WORK_SIDE {
+        MIN_WORK_SIDE as f32 / long as f32
+    } else {
+        1.0
+    };
+    if (short as f32 * scale) < MIN_WORK_SHORT_SIDE as f32 {
+        (MIN_WORK_SHORT_SIDE as f32 / short as f32).min(2.0 * BASE_WORK_SIDE as f32 / long as f32)
+    } else {
+        scale
+    }
+}
+
 /// Local features of a decoded image (orientation already applied).
 pub fn extract(image: &DynamicImage) -> LocalFeatures {
     extract_levels(image, false).0
@@ -303,19 +324,7 @@ fn extract_levels(image: &DynamicImage, with_extra: bool) -> (LocalFeatures, Vec
     if long == 0 {
         return (LocalFeatures::default(), Vec::new());
     }
-    let short = w.min(h).max(1);
-    let mut work_scale = if long > MAX_WORK_SIDE {
-        MAX_WORK_SIDE as f32 / long as f32
-    } else if long < MIN_WORK_SIDE {
-        MIN_WORK_SIDE as f32 / long as f32
-    } else {
-        1.0
-    };
-    // Strips (sprite rows, banners) keep a short side with room for patches, up to
-    // twice the base long side.
-    if (short as f32 * work_scale) < MIN_WORK_SHORT_SIDE as f32 {
-        work_scale = (MIN_WORK_SHORT_SIDE as f32 / short as f32).min(2.0 * BASE_WORK_SIDE as f32 / long as f32);
-    }
+    let work_scale = work_scale(w, h);
     let ww = ((w as f32 * work_scale).round() as u32).max(1);
     let wh = ((h as f32 * work_scale).round() as u32).max(1);
     // From the working size before any padding: the padding is not content.

@@ -24,7 +24,13 @@ const MAGIC: &[u8; 4] = b"XZFP";
 ///    keypoint budget growing with the area); same layout.
 /// 7: `extra_keypoints`, a last field (the candidate's denser keypoints).
 /// 8: `chroma`, a last field (the thumbnail's colour, for the colour check).
-pub const STORED_FORMAT_VERSION: u16 = 8;
+/// 9: `box_keypoints`, a last field (the opaque box's own keypoints, for references).
+pub const STORED_FORMAT_VERSION: u16 = 9;
+
+/// Formats that differ from the current one only by fields appended since, and the
+/// postcard bytes of those fields left empty: format 7 lacks `chroma` (`None`, one zero
+/// byte) and `box_keypoints` (an empty vector, one zero byte); format 8 the latter.
+const OLDER_STILL_SUFFIXES: [(u16, &[u8]); 2] = [(7, &[0, 0]), (8, &[0])];
 
 /// What a stored blob turned out to be.
 #[derive(Debug)]
@@ -51,23 +57,30 @@ pub fn encode_stored(fp: &Fingerprint) -> Result<Vec<u8>, FingerprintError> {
     postcard::to_extend(fp, out).map_err(|e| FingerprintError::Stored(format!("cannot serialise: {e}")))
 }
 
-/// Reads a format-7 blob of a still image (no animation frames) as a format-8
-/// fingerprint without its chroma, for a caller that computes it from the image bytes
-/// ([`crate::Fingerprinter::chroma_of`]) and so spares the embeddings (the benchmark's
-/// cache of 30k fingerprints). Format 8 only appended `chroma` to the layout, so the
-/// blob followed by `None` (one zero byte in postcard) is a format-8 body; an
-/// animation's frames hold fingerprints whose layout changed in the middle, so it gets
-/// `None` and must be recomputed.
-pub fn decode_stored_v7_still(bytes: &[u8]) -> Option<Fingerprint> {
+/// A still image's fingerprint read from an earlier format, the fields added since
+/// left empty: [`crate::Fingerprinter::complete_older_still`] computes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OlderStill {
+    /// The format it was stored in.
+    pub version: u16,
+    pub fingerprint: Fingerprint,
+}
+
+/// Reads a blob of format 7 or 8 of a still image (no animation frames), whose layout
+/// is the current one without the last fields ([`OLDER_STILL_SUFFIXES`]), so that a
+/// caller can complete it from the image bytes and spare the embeddings (a case's or the
+/// benchmark's cache of thousands of fingerprints). An animation's frames hold
+/// fingerprints whose layout changed in the middle: `None`, it must be recomputed; also
+/// `None` for any other format or a damaged blob.
+pub fn decode_stored_older_still(bytes: &[u8]) -> Option<OlderStill> {
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let (version, body) = rest.split_first_chunk::<2>()?;
-    if u16::from_le_bytes(*version) != 7 {
-        return None;
-    }
+    let version = u16::from_le_bytes(*version);
+    let (_, suffix) = OLDER_STILL_SUFFIXES.iter().find(|(v, _)| *v == version)?;
     let mut body = body.to_vec();
-    body.push(0);
-    let fp: Fingerprint = postcard::from_bytes(&body).ok()?;
-    (fp.frames.is_empty() && fp.animation_frames == 0).then_some(fp)
+    body.extend_from_slice(suffix);
+    let fingerprint: Fingerprint = postcard::from_bytes(&body).ok()?;
+    (fingerprint.frames.is_empty() && fingerprint.animation_frames == 0).then_some(OlderStill { version, fingerprint })
 }
 
 /// Reads a stored fingerprint (current binary format or legacy JSON). An error

@@ -5,7 +5,7 @@ mod common;
 
 use common::data;
 use xiezhi_fingerprint::{
-    decode_stored, decode_stored_v7_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
+    decode_stored, decode_stored_older_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
     STORED_FORMAT_VERSION,
 };
 
@@ -50,29 +50,69 @@ fn other_versions_and_damage_are_errors_not_wrong_fingerprints() {
     assert!(decode_stored(b"\x89PNG....").is_err());
 }
 
-/// Format 8 only appended the chroma: a format-7 blob of a still image with its chroma
-/// computed from the bytes is exactly the fresh fingerprint.
+/// A small figure (the test photo shrunk to 40 x 30 px) on a 120 x 100 px transparent
+/// canvas, as PNG: a picture whose opaque box gets keypoints of its own.
+fn sprite_png() -> Vec<u8> {
+    let photo = image::load_from_memory(&data("chelsea.png")).expect("test photo");
+    let figure = photo
+        .resize_exact(40, 30, image::imageops::FilterType::Triangle)
+        .to_rgba8();
+    let mut canvas = image::RgbaImage::new(120, 100);
+    image::imageops::replace(&mut canvas, &figure, 50, 20);
+    let mut png = Vec::new();
+    canvas
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encode PNG");
+    png
+}
+
+/// Formats 8 and 9 only appended fields (the chroma, the opaque box's keypoints): a blob
+/// of format 7 or 8 of a still image, completed from the bytes, is exactly the fresh
+/// fingerprint; the engine reads neither as current.
 #[test]
-fn a_format_7_still_with_fresh_chroma_is_the_fresh_fingerprint() {
+fn an_older_still_completed_from_its_bytes_is_the_fresh_fingerprint() {
     let fp = Fingerprinter::new_default().expect("model");
-    let bytes = data("chelsea.png");
-    let fresh = fp.fingerprint(&bytes).expect("fingerprint");
-    assert!(fresh.chroma.as_ref().is_some_and(|c| c.is_consistent()));
-    // A format-7 blob: the same layout without the last field (`None` is one zero byte
-    // in postcard).
-    let old = Fingerprint {
-        chroma: None,
-        ..fresh.clone()
-    };
-    let mut v7 = encode_stored(&old).expect("encode");
-    assert_eq!(v7.pop(), Some(0));
-    v7[4..6].copy_from_slice(&7u16.to_le_bytes());
-    assert!(decode_stored(&v7).is_err(), "format 7 is stale for the engine");
-    let mut upgraded = decode_stored_v7_still(&v7).expect("a format-7 still");
-    assert_eq!(upgraded, old);
-    upgraded.chroma = Some(fp.chroma_of(&bytes).expect("chroma"));
-    assert_eq!(upgraded, fresh);
-    // Not format 7, or cut short: refused.
-    assert!(decode_stored_v7_still(&encode_stored(&fresh).expect("encode")).is_none());
-    assert!(decode_stored_v7_still(&v7[..v7.len() - 3]).is_none());
+    for bytes in [data("chelsea.png"), sprite_png()] {
+        let fresh = fp.fingerprint(&bytes).expect("fingerprint");
+        assert!(fresh.chroma.as_ref().is_some_and(|c| c.is_consistent()));
+        for (version, old) in [
+            (
+                7u16,
+                Fingerprint {
+                    chroma: None,
+                    box_keypoints: Vec::new(),
+                    ..fresh.clone()
+                },
+            ),
+            (
+                8,
+                Fingerprint {
+                    box_keypoints: Vec::new(),
+                    ..fresh.clone()
+                },
+            ),
+        ] {
+            // The same layout without the last fields (`None` and an empty vector are one
+            // zero byte each in postcard).
+            let mut blob = encode_stored(&old).expect("encode");
+            let dropped = usize::from(9 - version);
+            assert!(blob.split_off(blob.len() - dropped).iter().all(|b| *b == 0));
+            blob[4..6].copy_from_slice(&version.to_le_bytes());
+            assert!(
+                decode_stored(&blob).is_err(),
+                "format {version} is stale for the engine"
+            );
+            let older = decode_stored_older_still(&blob).expect("an older still");
+            assert_eq!((older.version, &older.fingerprint), (version, &old));
+            assert_eq!(fp.complete_older_still(older, &bytes).expect("complete"), fresh);
+            assert!(
+                decode_stored_older_still(&blob[..blob.len() - 3]).is_none(),
+                "cut short"
+            );
+        }
+        // The current format is not an older one.
+        assert!(decode_stored_older_still(&encode_stored(&fresh).expect("encode")).is_none());
+    }
+    let sprite = fp.fingerprint(&sprite_png()).expect("fingerprint");
+    assert!(!sprite.box_keypoints.is_empty(), "the sprite's box has keypoints");
 }

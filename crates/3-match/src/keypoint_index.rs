@@ -79,11 +79,11 @@ impl KeypointIndexBuilder {
         }
     }
 
-    /// Adds the keypoints of reference number `owner` (an evenly spaced subset when it
-    /// has more than its share: keypoints are stored level by level, so every scale
-    /// keeps some).
+    /// Adds the keypoints of reference number `owner` ([`crate::local::reference_keypoints`];
+    /// an evenly spaced subset when it has more than its share: keypoints are stored
+    /// level by level, so every scale keeps some).
     pub fn add(&mut self, owner: u32, f: &Fingerprint) {
-        let kps = &f.local.keypoints;
+        let kps = crate::local::reference_keypoints(f);
         let n = kps.len();
         let keep = n.min(self.per_reference);
         for i in 0..keep {

@@ -3,6 +3,8 @@
 //! mirrored) keeps many keypoints in one consistent geometry; unrelated
 //! pictures only produce scattered chance matches.
 
+use std::borrow::Cow;
+
 use xiezhi_fingerprint::{descriptor_words, mirror_descriptor, DescriptorTable, Fingerprint, Keypoint};
 
 /// Matches farther than this (bits of 256) are not considered.
@@ -357,10 +359,22 @@ fn inlier_spread(m: &Similarity, pairs: &[Pair], tol: f32, ref_area: f32) -> f32
     ((x1 - x0) * (y1 - y0) / ref_area).clamp(0.0, 1.0)
 }
 
+/// The keypoints a reference is matched with: its base set and, for a sprite on a
+/// transparent canvas, those of its opaque box at the box's own resolution
+/// ([`Fingerprint::box_keypoints`]). The candidate's own box keypoints are not used: its
+/// dense extras already cover what it shows.
+pub fn reference_keypoints(reference: &Fingerprint) -> Cow<'_, [Keypoint]> {
+    if reference.box_keypoints.is_empty() {
+        Cow::Borrowed(&reference.local.keypoints)
+    } else {
+        Cow::Owned([&reference.local.keypoints[..], &reference.box_keypoints].concat())
+    }
+}
+
 /// Matches the reference's keypoints (as is and mirrored) against the
 /// candidate's and keeps the geometry with the larger consensus.
 pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
-    let rk = &reference.local.keypoints;
+    let rk = reference_keypoints(reference);
     // Descriptors from different extractors (or none) are not comparable.
     if rk.is_empty() || candidate.local.keypoints.is_empty() || reference.local.id != candidate.local.id {
         return LocalMatch::default();
@@ -381,7 +395,7 @@ pub fn verify(reference: &Fingerprint, candidate: &Fingerprint) -> LocalMatch {
     let mut best_pairs = Vec::new();
     let words = DescriptorTable::new(ck.iter().map(|k| descriptor_words(&k.descriptor)).collect());
     for mirrored in [false, true] {
-        let pairs = tentative(rk, mirrored.then_some(reference.width as f32), &ck, &words);
+        let pairs = tentative(&rk, mirrored.then_some(reference.width as f32), &ck, &words);
         let found = ransac(&pairs, tol);
         let inliers = found.as_ref().map_or(0, |f| f.1);
         if inliers > best.inliers || (!mirrored && best.matches == 0) {

@@ -125,3 +125,73 @@ fn a_picture_pasted_into_a_textured_scene_is_verified_with_the_extra_keypoints()
         s.pixel_correlation
     );
 }
+
+/// A small sprite on a large transparent canvas (as a Wesnoth unit's 72 x 72 file
+/// holds a figure of about 30 x 40 px), pasted into a scene as the benchmark's
+/// `paste30` does: its visible part alone, enlarged to 30 % of the scene. Worked with
+/// its canvas, the figure gets few keypoints at a fifth of the size it is shown; the
+/// keypoints of its opaque box, at the box's own resolution, verify and locate it.
+#[test]
+fn a_small_sprite_on_a_large_canvas_pasted_enlarged_is_verified_with_its_box_keypoints() {
+    let fp = Fingerprinter::new_default().expect("model");
+    let strip = open(&root().join("2-fingerprint/tests/sprites/hedgewars-hedgehog-sad.png"));
+    let frame = strip.crop_imm(0, 0, 32, 32).to_rgba8();
+    let mut canvas = image::RgbaImage::new(120, 100);
+    imageops::replace(&mut canvas, &frame, 50, 30);
+    let reference = fp
+        .fingerprint(&png(&DynamicImage::ImageRgba8(canvas.clone())))
+        .expect("reference");
+    let (bx, by, bw, bh) =
+        xiezhi_fingerprint::opaque_box::opaque_box(&DynamicImage::ImageRgba8(canvas.clone())).expect("a figure");
+    let figure = imageops::crop_imm(&canvas, bx, by, bw, bh).to_image();
+
+    let assets = root().join("demo/assets/distractors");
+    let (w, h) = (1024u32, 768u32);
+    let mut scene = open(&assets.join("grass.jpg"))
+        .resize_exact(w, h, FilterType::Triangle)
+        .to_rgba8();
+    let scale = (0.30 * (w * h) as f32 / (bw * bh) as f32).sqrt();
+    let (pw, ph) = ((bw as f32 * scale) as u32, (bh as f32 * scale) as u32);
+    let (x, y) = (i64::from((w - pw) / 2), i64::from((h - ph) / 3));
+    let shown = imageops::resize(&figure, pw, ph, FilterType::Triangle);
+    imageops::overlay(&mut scene, &shown, x, y);
+    let cand = fp
+        .fingerprint(&jpeg(&DynamicImage::ImageRgba8(scene), 85))
+        .expect("scene");
+
+    let s = compare(&reference, &cand);
+    let canvas_only = xiezhi_fingerprint::Fingerprint {
+        box_keypoints: Vec::new(),
+        ..reference.clone()
+    };
+    let s0 = compare(&canvas_only, &cand);
+    println!(
+        "figure {bw}x{bh} shown {pw}x{ph}; reference {} + {} box keypoints; inliers {} (canvas only {}), box {:?}",
+        reference.local.keypoints.len(),
+        reference.box_keypoints.len(),
+        s.local_inliers,
+        s0.local_inliers,
+        s.local_box
+    );
+    assert!(!reference.box_keypoints.is_empty());
+    assert!(
+        s.local_inliers > 2 * s0.local_inliers.max(LOCAL_INLIERS_NONE),
+        "{} vs {}",
+        s.local_inliers,
+        s0.local_inliers
+    );
+    // The canvas's outline maps beyond the scene: check where the figure's centre goes.
+    let [a, b, tx, ty] = s.local_transform.expect("a fitted geometry");
+    let (fx, fy) = (bx as f32 + bw as f32 / 2.0, by as f32 + bh as f32 / 2.0);
+    let (cx, cy) = (a * fx - b * fy + tx, b * fx + a * fy + ty);
+    let (ex, ey) = (x as f32 + pw as f32 / 2.0, y as f32 + ph as f32 / 2.0);
+    assert!(
+        (cx - ex).abs() <= 12.0 && (cy - ey).abs() <= 12.0,
+        "centre ({cx},{cy}) vs ({ex},{ey})"
+    );
+    assert!(
+        (a.hypot(b) - scale).abs() < 0.1 * scale,
+        "scale {} vs {scale}",
+        a.hypot(b)
+    );
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::json;
 use xiezhi_fingerprint::{
-    decode_stored, decode_stored_v7_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
+    decode_stored, decode_stored_older_still, encode_stored, Fingerprint, Fingerprinter, StoredFingerprint,
 };
 use xiezhi_store::{Asset, AssetOrigin, Case, MatchRecord, NewMatch};
 
@@ -26,8 +26,8 @@ pub struct ScanReport {
     pub candidates: usize,
     pub fingerprinted: usize,
     pub from_cache: usize,
-    /// Of those reused, fingerprints stored by an earlier version (format 7, still images)
-    /// brought up to date from the image's pixels without running the model.
+    /// Of those reused, fingerprints stored by an earlier version (formats 7 and 8, still
+    /// images) brought up to date from the image's pixels without running the model.
     pub upgraded: usize,
     pub matches: usize,
     /// Reference–candidate pairs compared in full (the reference index shortlists them).
@@ -87,13 +87,12 @@ pub(crate) fn fingerprint_blob(
                 }
                 return Ok(Ok(stored.into_inner()));
             }
-            // Format 8 only added the colour of the thumbnail: a format-7 still needs a
-            // decode for it, not the model (a case of 10,000 images is updated in minutes
-            // instead of half an hour); exactly the fresh fingerprint (tests/stored.rs).
-            if let Some(mut f) = decode_stored_v7_still(&data).filter(|f| f.sha256 == sha256) {
+            // Formats 7 and 8 lack only fields computed from a decode and keypoints, not
+            // the model (a case of 10,000 images is updated in minutes instead of half an
+            // hour); exactly the fresh fingerprint (tests/stored.rs).
+            if let Some(older) = decode_stored_older_still(&data).filter(|o| o.fingerprint.sha256 == sha256) {
                 let bytes = case.blobs().read_verified(sha256)?;
-                if let Ok(chroma) = fp.chroma_of(&bytes) {
-                    f.chroma = Some(chroma);
+                if let Ok(f) = fp.complete_older_still(older, &bytes) {
                     case.put_fingerprint(sha256, &model, Ok(&encode_stored(&f)?))?;
                     report.from_cache += 1;
                     report.upgraded += 1;

@@ -1,6 +1,6 @@
-//! A case whose fingerprints were stored by the previous format (7: no colour plane) is
-//! brought up to date from the images' pixels, without the model, and matches exactly as
-//! a freshly fingerprinted case does.
+//! A case whose fingerprints were stored by the previous format (8: no keypoints of the
+//! opaque box) is brought up to date from the images' pixels, without the model, and
+//! matches exactly as a freshly fingerprinted case does.
 
 mod common;
 
@@ -12,11 +12,21 @@ use xiezhi_store::Case;
 use common::{asset, outcome};
 
 #[test]
-fn format_7_fingerprints_gain_their_colour_without_the_model() {
+fn format_8_fingerprints_are_completed_without_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let mut case = Case::init(&dir.path().join("case"), "format upgrade").unwrap();
     let fp = Fingerprinter::new_default().unwrap();
-    refs::add_references(&mut case, &[asset("references")], &Silent).unwrap();
+    // A small figure on a large transparent canvas: the one reference with keypoints of
+    // its opaque box, which the upgrade must compute.
+    let sprite = dir.path().join("sprite.png");
+    let figure = image::open(asset("references/butterfly.png"))
+        .unwrap()
+        .resize_exact(40, 40, image::imageops::FilterType::Triangle)
+        .to_rgba8();
+    let mut canvas = image::RgbaImage::new(160, 140);
+    image::imageops::replace(&mut canvas, &figure, 60, 50);
+    canvas.save(&sprite).unwrap();
+    refs::add_references(&mut case, &[asset("references"), sprite], &Silent).unwrap();
     let img = image::open(asset("references/coffee.jpg")).unwrap();
     let (w, h) = (img.width(), img.height());
     let probe = dir.path().join("probe.jpg");
@@ -29,7 +39,7 @@ fn format_7_fingerprints_gain_their_colour_without_the_model() {
     assert!(!fresh.matches.is_empty());
     assert_eq!(fresh.scan.upgraded, 0);
 
-    // Every reference row rewritten as format 7 would have stored it.
+    // Every reference row rewritten as format 8 would have stored it.
     let model = fp.embedder().model_id().to_string();
     let mut current = Vec::new();
     for r in case.references().unwrap() {
@@ -37,17 +47,18 @@ fn format_7_fingerprints_gain_their_colour_without_the_model() {
         let Ok(StoredFingerprint::Current(f)) = decode_stored(&data) else {
             panic!("{} not stored in the current format", r.sha256)
         };
-        assert!(f.chroma.is_some());
-        let mut v7 = encode_stored(&Fingerprint {
-            chroma: None,
+        let mut v8 = encode_stored(&Fingerprint {
+            box_keypoints: Vec::new(),
             ..f.clone()
         })
         .unwrap();
-        assert_eq!(v7.pop(), Some(0), "None is one zero byte at the end");
-        v7[4..6].copy_from_slice(&7u16.to_le_bytes());
-        case.put_fingerprint(&r.sha256, &model, Ok(&v7)).unwrap();
+        assert_eq!(v8.pop(), Some(0), "an empty vector is one zero byte at the end");
+        v8[4..6].copy_from_slice(&8u16.to_le_bytes());
+        case.put_fingerprint(&r.sha256, &model, Ok(&v8)).unwrap();
         current.push((r.sha256.clone(), f));
     }
+    assert_eq!(current.len(), 7);
+    assert_eq!(current.iter().filter(|(_, f)| !f.box_keypoints.is_empty()).count(), 1);
 
     let again = check_with(&mut case, &fp, &[probe], &Silent, &options).unwrap();
     assert_eq!(again.scan.upgraded, current.len(), "{:?}", again.scan);
