@@ -27,7 +27,15 @@ pub fn opaque_box(image: &DynamicImage) -> Option<(u32, u32, u32, u32)> {
     if !image.color().has_alpha() {
         return None;
     }
-    let rgba = image.to_rgba8();
+    // Most pictures with transparency decode as RGBA8: read them in place.
+    let converted;
+    let rgba = match image.as_rgba8() {
+        Some(rgba) => rgba,
+        None => {
+            converted = image.to_rgba8();
+            &converted
+        }
+    };
     let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
     for (x, y, p) in rgba.enumerate_pixels() {
         if p[3] >= OPAQUE_ALPHA {
