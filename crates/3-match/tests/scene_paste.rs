@@ -65,6 +65,50 @@ fn sprites_pasted_small_into_a_large_scene_are_verified_and_located() {
     assert!(s.local_inliers <= LOCAL_INLIERS_NONE, "{}", s.local_inliers);
 }
 
+/// Where [`paste30`] put the picture, and the fingerprint of the scene.
+struct Pasted {
+    cand: xiezhi_fingerprint::Fingerprint,
+    x: i64,
+    y: i64,
+    w: u32,
+    h: u32,
+    scale: f32,
+}
+
+/// The benchmark's `paste30` edit: `picture` resized (with `filter`) to 30 % of the area
+/// of a `w` x `h` grass scene, strongly textured everywhere, overlaid at the place
+/// `place` gives for the free width and height, saved as JPEG at quality 85.
+fn paste30(
+    fp: &Fingerprinter,
+    picture: &DynamicImage,
+    (w, h): (u32, u32),
+    filter: FilterType,
+    place: fn(u32, u32) -> (u32, u32),
+) -> Pasted {
+    let mut scene = open(&root().join("demo/assets/distractors/grass.jpg"))
+        .resize_exact(w, h, FilterType::Triangle)
+        .to_rgba8();
+    let scale = (0.30 * (w * h) as f32 / (picture.width() * picture.height()) as f32).sqrt();
+    let (pw, ph) = (
+        (picture.width() as f32 * scale) as u32,
+        (picture.height() as f32 * scale) as u32,
+    );
+    let (x, y) = place(w - pw, h - ph);
+    let (x, y) = (i64::from(x), i64::from(y));
+    imageops::overlay(&mut scene, &picture.resize_exact(pw, ph, filter).to_rgba8(), x, y);
+    let cand = fp
+        .fingerprint(&jpeg(&DynamicImage::ImageRgba8(scene), 85))
+        .expect("scene");
+    Pasted {
+        cand,
+        x,
+        y,
+        w: pw,
+        h: ph,
+        scale,
+    }
+}
+
 /// A picture pasted at 30 % of the area of a scene with strong texture everywhere
 /// (the benchmark's `paste30` edit): the scene's keypoint budget is spread over the
 /// grass, and the corners chosen on the pasted lizard at the base density are rarely
@@ -73,27 +117,17 @@ fn sprites_pasted_small_into_a_large_scene_are_verified_and_located() {
 #[test]
 fn a_picture_pasted_into_a_textured_scene_is_verified_with_the_extra_keypoints() {
     let fp = Fingerprinter::new_default().expect("model");
-    let assets = root().join("demo/assets/distractors");
-    let lizard = open(&assets.join("lizard.png"));
-    let (w, h) = (512u32, 1024u32);
-    let mut scene = open(&assets.join("grass.jpg"))
-        .resize_exact(w, h, FilterType::Triangle)
-        .to_rgba8();
-    let scale = (0.30 * (w * h) as f32 / (lizard.width() * lizard.height()) as f32).sqrt();
-    let (pw, ph) = (
-        (lizard.width() as f32 * scale) as u32,
-        (lizard.height() as f32 * scale) as u32,
-    );
-    let (x, y) = (i64::from((w - pw) / 3), i64::from((h - ph) / 2));
-    imageops::overlay(
-        &mut scene,
-        &lizard.resize_exact(pw, ph, FilterType::Lanczos3).to_rgba8(),
+    let lizard = open(&root().join("demo/assets/distractors/lizard.png"));
+    let Pasted {
+        cand,
         x,
         y,
-    );
-    let cand = fp
-        .fingerprint(&jpeg(&DynamicImage::ImageRgba8(scene), 85))
-        .expect("scene");
+        w: pw,
+        h: ph,
+        ..
+    } = paste30(&fp, &lizard, (512, 1024), FilterType::Lanczos3, |fw, fh| {
+        (fw / 3, fh / 2)
+    });
     let reference = fp.fingerprint(&png(&lizard)).expect("reference");
 
     let s = compare(&reference, &cand);
@@ -143,21 +177,17 @@ fn a_small_sprite_on_a_large_canvas_pasted_enlarged_is_verified_with_its_box_key
         .expect("reference");
     let (bx, by, bw, bh) =
         xiezhi_fingerprint::opaque_box::opaque_box(&DynamicImage::ImageRgba8(canvas.clone())).expect("a figure");
-    let figure = imageops::crop_imm(&canvas, bx, by, bw, bh).to_image();
-
-    let assets = root().join("demo/assets/distractors");
-    let (w, h) = (1024u32, 768u32);
-    let mut scene = open(&assets.join("grass.jpg"))
-        .resize_exact(w, h, FilterType::Triangle)
-        .to_rgba8();
-    let scale = (0.30 * (w * h) as f32 / (bw * bh) as f32).sqrt();
-    let (pw, ph) = ((bw as f32 * scale) as u32, (bh as f32 * scale) as u32);
-    let (x, y) = (i64::from((w - pw) / 2), i64::from((h - ph) / 3));
-    let shown = imageops::resize(&figure, pw, ph, FilterType::Triangle);
-    imageops::overlay(&mut scene, &shown, x, y);
-    let cand = fp
-        .fingerprint(&jpeg(&DynamicImage::ImageRgba8(scene), 85))
-        .expect("scene");
+    let figure = DynamicImage::ImageRgba8(imageops::crop_imm(&canvas, bx, by, bw, bh).to_image());
+    let Pasted {
+        cand,
+        x,
+        y,
+        w: pw,
+        h: ph,
+        scale,
+    } = paste30(&fp, &figure, (1024, 768), FilterType::Triangle, |fw, fh| {
+        (fw / 2, fh / 3)
+    });
 
     let s = compare(&reference, &cand);
     let canvas_only = xiezhi_fingerprint::Fingerprint {
