@@ -261,6 +261,7 @@ impl KeypointIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::xorshift;
 
     #[test]
     fn chunks_cover_every_bit_once() {
@@ -273,15 +274,6 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 256);
-    }
-
-    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
     }
 
     /// `d` with `bits` of its bits flipped, spread over the words.

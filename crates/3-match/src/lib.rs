@@ -10,6 +10,8 @@ mod local;
 mod pixels;
 mod rivals;
 mod score;
+#[cfg(test)]
+mod test_support;
 
 use serde::{Deserialize, Serialize};
 use xiezhi_fingerprint::{hamming, Fingerprint, PdqHash, DIHEDRAL_NAMES};

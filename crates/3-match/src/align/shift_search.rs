@@ -169,16 +169,7 @@ impl Sums {
 mod tests {
     use super::*;
     use crate::align::OPAQUE_REFERENCE;
-
-    /// A fixed pseudo-random sequence (xorshift64), so a failure is reproducible.
-    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
-    }
+    use crate::test_support::xorshift;
 
     fn grid(w: i32, h: i32, next: &mut impl FnMut() -> u64) -> Grid {
         let n = (w * h) as usize;
