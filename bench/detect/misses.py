@@ -58,6 +58,9 @@ def main():
     ap.add_argument("--pairs", help="pairs.jsonl of a detect-bench run (default: <work>/pairs.jsonl)")
     ap.add_argument("--family", default="paste30")
     ap.add_argument("--show", type=int, default=15, help="misses and false alarms listed one by one")
+    ap.add_argument("--alarms-down-to", type=float, metavar="LOGIT",
+                    help="list the wrong best references down to this logit instead of the cut-off "
+                         "(what a lower cut-off would let through)")
     args = ap.parse_args()
     with open(os.path.join(args.work, "manifest.json")) as f:
         man = json.load(f)
@@ -143,9 +146,12 @@ def main():
             if b is not None and b[1] not in q["copy_of"]:
                 line += f"; best {b[1]} logit {b[0]:.2f}, {evidence(b[2])}"
             print(line)
+    floor = "the cut-off"
+    if args.alarms_down_to is not None:
+        cut, floor = args.alarms_down_to, f"logit {args.alarms_down_to:.2f}"
     false_alarms = sorted(((b[0], qid, b) for qid, b in best.items()
                            if b[1] not in queries[qid]["copy_of"] and b[0] >= cut), key=lambda x: -x[0])
-    print(f"\n### {len(false_alarms)} wrong best references at or above the cut-off")
+    print(f"\n### {len(false_alarms)} wrong best references at or above {floor}")
     for z, qid, b in false_alarms[: args.show]:
         print(f"- {qid} → {b[1]} logit {z:.2f}: {evidence(b[2])}")
 
