@@ -374,12 +374,15 @@ fn main() -> Result<()> {
         .collect();
     eprintln!("speed: decode + PDQ + global embedding on {} images", sample.len());
     let quick = speed::measure_quick(&fp, &sample)?;
-    eprintln!("  {:.1} images/s", quick.images_per_s);
+    match quick.images_per_s {
+        Some(r) => eprintln!("  {r:.1} images/s"),
+        None => eprintln!("  not measured (empty sample)"),
+    }
     let sequential = speed::measure_full_sequential(&fp, &sample[..sample.len().min(args.sequential_sample)])?;
-    eprintln!(
-        "full fingerprint one image at a time: {:.2} s/image",
-        1.0 / sequential.images_per_s.max(1e-9)
-    );
+    match sequential.images_per_s {
+        Some(r) => eprintln!("full fingerprint one image at a time: {:.2} s/image", 1.0 / r),
+        None => eprintln!("full fingerprint one image at a time: not measured (empty sample)"),
+    }
     if args.speed_only {
         write_json(
             &args.out.join("speed.json"),
@@ -404,13 +407,21 @@ fn main() -> Result<()> {
     // Per image computed, with all threads at work (reading cached ones is not counted).
     let (full_rate, rate_source) = if computed >= MIN_IMAGES_FOR_A_RATE {
         (
-            computed as f64 * threads as f64 / (ref_busy + query_busy).max(1e-9),
+            Some(computed as f64 * threads as f64 / (ref_busy + query_busy).max(1e-9)),
             "this run's fingerprinting",
         )
-    } else {
+    } else if sequential.images_per_s.is_some() {
         (sequential.images_per_s, "this run's one-image-at-a-time sample")
+    } else {
+        // Empty in run.json: the report then names no source for its "–".
+        (None, "")
     };
-    eprintln!("  full fingerprints: {full_rate:.2} images/s ({computed} computed, rate from {rate_source})");
+    match full_rate {
+        Some(r) => eprintln!("  full fingerprints: {r:.2} images/s ({computed} computed, rate from {rate_source})"),
+        None => {
+            eprintln!("  full fingerprints: rate not measured ({computed} computed, empty one-image-at-a-time sample)")
+        }
+    }
 
     let mut unreadable = Vec::new();
     let mut refs: Vec<(&Item, &Fingerprint)> = Vec::new();

@@ -14,8 +14,14 @@ pub struct Quick {
     pub images: usize,
     pub failed: usize,
     pub seconds: f64,
-    pub images_per_s: f64,
+    /// `None` (null in run.json, "–" in the report) for an empty sample
+    /// (`--speed-sample 0`, a diagnostic run): nothing was measured.
+    pub images_per_s: Option<f64>,
     pub threads: usize,
+}
+
+fn rate(images: usize, seconds: f64) -> Option<f64> {
+    (images > 0).then(|| images as f64 / seconds.max(1e-9))
 }
 
 pub fn measure_quick(fp: &Fingerprinter, paths: &[PathBuf]) -> Result<Quick> {
@@ -28,7 +34,7 @@ pub fn measure_quick(fp: &Fingerprinter, paths: &[PathBuf]) -> Result<Quick> {
         images: files.len(),
         failed,
         seconds,
-        images_per_s: files.len() as f64 / seconds.max(1e-9),
+        images_per_s: rate(files.len(), seconds),
         threads: rayon::current_num_threads(),
     })
 }
@@ -44,7 +50,7 @@ pub fn measure_full_sequential(fp: &Fingerprinter, paths: &[PathBuf]) -> Result<
         images: files.len(),
         failed,
         seconds,
-        images_per_s: files.len() as f64 / seconds.max(1e-9),
+        images_per_s: rate(files.len(), seconds),
         threads: rayon::current_num_threads(),
     })
 }
