@@ -32,7 +32,7 @@ use image::{imageops, imageops::FilterType};
 use serde::{Deserialize, Serialize};
 use xiezhi_fingerprint::Fingerprint;
 
-use crate::pixels::{correlate, plane, Plane};
+use crate::pixels::{correlate, plane, Cells, Plane};
 
 mod shift_search;
 use shift_search::best_shift;
@@ -388,7 +388,7 @@ fn verdict(reference: &Fingerprint, candidate: &Fingerprint, at: Placement) -> O
         reference,
         candidate,
         (transform, false),
-        &[f32::from(OPAQUE_REFERENCE)],
+        &[Cells::Opaque(f32::from(OPAQUE_REFERENCE))],
         0.0,
     )?;
     Some(SearchedPixels {

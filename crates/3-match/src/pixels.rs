@@ -9,7 +9,9 @@
 //! On the 1,000-reference benchmark, unrelated pairs that passed geometric
 //! verification correlate 0.55 in the median (0.80 at the 90th percentile); a
 //! reference's crops and pastes 0.98, its copies under a text or logo overlay
-//! 0.83–0.86 (the overlay hides part of it).
+//! 0.83–0.86 (the overlay hides part of it). A flat silhouette (a black footprint, a
+//! map's mask) is compared by its outline as well ([`Cells::Silhouette`]): its opaque
+//! part has one grey level, and nothing there to correlate.
 
 use image::{imageops, ImageBuffer, LumaA};
 use xiezhi_fingerprint::{Fingerprint, Thumbnail};
@@ -98,31 +100,68 @@ fn sample(p: &Plane, x: f32, y: f32) -> Option<(f32, f32)> {
 ///
 /// Both are compared on a grid in the reference's frame no finer than either
 /// thumbnail shows it, so a reference pasted small is not asked for detail the
-/// candidate's thumbnail cannot hold. `None` without thumbnails or with fewer
-/// than `MIN_PIXELS` (32) comparable, non-flat pixels.
+/// candidate's thumbnail cannot hold. The reference's opaque cells are compared; for
+/// a reference with transparency, its silhouette as well (`Cells::Silhouette`), and
+/// the better of the two is the verdict. `None` without thumbnails or with fewer than
+/// `MIN_PIXELS` (32) comparable, non-flat pixels.
 pub fn pixel_correlation(
     reference: &Fingerprint,
     candidate: &Fingerprint,
     transform: [f32; 4],
     mirrored: bool,
 ) -> Option<PixelCheck> {
-    correlate(
+    let opaque = correlate(
         reference,
         candidate,
         (transform, mirrored),
-        &[OPAQUE_REFERENCE, SPARSE_OPAQUE_REFERENCE],
+        &[Cells::Opaque(OPAQUE_REFERENCE), Cells::Opaque(SPARSE_OPAQUE_REFERENCE)],
         OPAQUE_CANDIDATE,
-    )
+    );
+    let silhouette = correlate(
+        reference,
+        candidate,
+        (transform, mirrored),
+        &[Cells::Silhouette],
+        OPAQUE_CANDIDATE,
+    );
+    match (opaque, silhouette) {
+        (Some(o), Some(s)) if s.correlation > o.correlation => Some(s),
+        (None, s) => s,
+        (o, _) => o,
+    }
 }
 
-/// [`pixel_correlation`] over the reference's cells at least as opaque as the first of
-/// `reference_opacity` that gives a verdict, and the candidate's at least
-/// `candidate_opacity`.
+/// Which of the reference's grid cells are compared, and with what grey level.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cells {
+    /// Cells at least this opaque (of 255), with their grey level over neutral grey.
+    Opaque(f32),
+    /// Every cell of the box of the reference's half-opaque cells (one cell wider), the
+    /// reference laid over the grey level the candidate shows where the reference is
+    /// transparent (their mean there) instead of over neutral grey. A flat silhouette
+    /// (a black footprint, a map's mask, line art with holes) has one grey level in
+    /// its opaque cells, so their correlation is chance; what shows it is its outline
+    /// against whatever it was pasted on. `None` without [`MIN_BACKGROUND_CELLS`]
+    /// transparent cells in the box (a reference without transparency).
+    Silhouette,
+}
+
+/// Reference cells at most this opaque (of 255) show the candidate's background in a
+/// pasted copy: their mean there is the background of [`Cells::Silhouette`].
+const TRANSPARENT_REFERENCE: f32 = 26.0;
+/// Fewer transparent cells than this in the box give no silhouette (nothing to lay
+/// the reference over).
+const MIN_BACKGROUND_CELLS: usize = 8;
+/// The neutral grey the thumbnail's luma is laid over (see `xiezhi_fingerprint::Thumbnail`).
+const THUMBNAIL_GREY: f32 = 128.0;
+
+/// [`pixel_correlation`] over the reference's cells chosen by the first of `modes` that
+/// gives a verdict, and the candidate's at least `candidate_opacity`.
 pub(crate) fn correlate(
     reference: &Fingerprint,
     candidate: &Fingerprint,
     (transform, mirrored): ([f32; 4], bool),
-    reference_opacity: &[f32],
+    modes: &[Cells],
     candidate_opacity: f32,
 ) -> Option<PixelCheck> {
     let (rt, ct) = (reference.thumbnail.as_ref()?, candidate.thumbnail.as_ref()?);
@@ -156,34 +195,80 @@ pub(crate) fn correlate(
         reference.width as f32 / gw as f32,
         reference.height as f32 / gh as f32,
     );
+    // The candidate's (luma, alpha) under the centre of cell (u, v), moved by (dx, dy)
+    // of its thumbnail's pixels, and that place in full-size pixels of both pictures.
+    let at = |u: u32, v: u32, dx: f32, dy: f32| {
+        let (rx, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
+        let x = if mirrored { rw - rx } else { rx };
+        let cx = (a * x - b * y + tx) * cand_scale + dx;
+        let cy = (b * x + a * y + ty) * cand_scale + dy;
+        sample(&cp, cx, cy).map(|c| (c, [rx, y, cx / cand_scale, cy / cand_scale]))
+    };
     let mut pairs: Vec<(f32, f32)> = Vec::with_capacity((gw * gh) as usize);
     let mut cells: Vec<Option<(f32, f32)>> = vec![None; (gw * gh) as usize];
     // Where each compared cell sits, in full-size pixels of the reference and of the
     // candidate, for the colour check at the best alignment.
     let (mut places, mut best_places) = (Vec::new(), Vec::new());
-    // Opaque cells first; half-opaque ones when they give no verdict (thin strokes).
-    reference_opacity.iter().find_map(|&opaque_reference| {
+    // (u, v, reference luma, reference alpha, candidate luma, place) of a silhouette's box.
+    let mut seen: Vec<(u32, u32, f32, f32, f32, [f32; 4])> = Vec::new();
+    let silhouette_box = cell_box(&grid, SPARSE_OPAQUE_REFERENCE);
+    modes.iter().find_map(|&mode| {
         let mut best: Option<PixelCheck> = None;
         for dy in SHIFTS {
             for dx in SHIFTS {
                 pairs.clear();
                 places.clear();
                 cells.iter_mut().for_each(|c| *c = None);
-                for v in 0..gh {
-                    for u in 0..gw {
-                        let g = grid.get_pixel(u, v).0;
-                        if f32::from(g[1]) < opaque_reference {
+                match mode {
+                    Cells::Opaque(opaque_reference) => {
+                        for v in 0..gh {
+                            for u in 0..gw {
+                                let g = grid.get_pixel(u, v).0;
+                                if f32::from(g[1]) < opaque_reference {
+                                    continue;
+                                }
+                                if let Some(((l, al), place)) = at(u, v, dx, dy) {
+                                    if al >= candidate_opacity {
+                                        pairs.push((f32::from(g[0]), l));
+                                        cells[(v * gw + u) as usize] = Some((f32::from(g[0]), l));
+                                        places.push(place);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Cells::Silhouette => {
+                        let Some((u0, v0, u1, v1)) = silhouette_box else {
+                            continue;
+                        };
+                        seen.clear();
+                        for v in v0..v1 {
+                            for u in u0..u1 {
+                                let g = grid.get_pixel(u, v).0;
+                                if let Some(((l, al), place)) = at(u, v, dx, dy) {
+                                    if al >= candidate_opacity {
+                                        seen.push((u, v, f32::from(g[0]), f32::from(g[1]), l, place));
+                                    }
+                                }
+                            }
+                        }
+                        let background: Vec<f32> = seen
+                            .iter()
+                            .filter(|c| c.3 <= TRANSPARENT_REFERENCE)
+                            .map(|c| c.4)
+                            .collect();
+                        if background.len() < MIN_BACKGROUND_CELLS {
                             continue;
                         }
-                        let (rx, y) = ((u as f32 + 0.5) * kx, (v as f32 + 0.5) * ky);
-                        let x = if mirrored { rw - rx } else { rx };
-                        let cx = (a * x - b * y + tx) * cand_scale + dx;
-                        let cy = (b * x + a * y + ty) * cand_scale + dy;
-                        if let Some((l, al)) = sample(&cp, cx, cy) {
-                            if al >= candidate_opacity {
-                                pairs.push((f32::from(g[0]), l));
-                                cells[(v * gw + u) as usize] = Some((f32::from(g[0]), l));
-                                places.push([rx, y, cx / cand_scale, cy / cand_scale]);
+                        let under = background.iter().sum::<f32>() / background.len() as f32;
+                        for &(u, v, l, al, c, place) in &seen {
+                            // Luma over grey, re-laid over the candidate's background.
+                            let over = l + (1.0 - al / 255.0) * (under - THUMBNAIL_GREY);
+                            pairs.push((over, c));
+                            cells[(v * gw + u) as usize] = Some((over, c));
+                            // The colour is compared where the reference shows its own.
+                            if al >= SPARSE_OPAQUE_REFERENCE {
+                                places.push(place);
                             }
                         }
                     }
@@ -205,6 +290,29 @@ pub(crate) fn correlate(
             chroma_difference: chroma_difference(reference, candidate, &best_places),
             ..b
         })
+    })
+}
+
+/// The box `(u0, v0, u1, v1)` (end exclusive) of the grid cells at least `opaque`, one
+/// cell wider on each side within the grid; `None` for a grid without transparency or
+/// without such cells.
+fn cell_box(grid: &Plane, opaque: f32) -> Option<(u32, u32, u32, u32)> {
+    if grid.pixels().all(|p| p.0[1] == 255) {
+        return None;
+    }
+    let (mut u0, mut v0, mut u1, mut v1) = (u32::MAX, u32::MAX, 0, 0);
+    for (u, v, p) in grid.enumerate_pixels() {
+        if f32::from(p.0[1]) >= opaque {
+            (u0, v0, u1, v1) = (u0.min(u), v0.min(v), u1.max(u + 1), v1.max(v + 1));
+        }
+    }
+    (u0 < u1).then(|| {
+        (
+            u0.saturating_sub(1),
+            v0.saturating_sub(1),
+            (u1 + 1).min(grid.width()),
+            (v1 + 1).min(grid.height()),
+        )
     })
 }
 
@@ -312,5 +420,94 @@ mod tests {
         assert!((correlation(&line).expect("some") - 1.0).abs() < 1e-5);
         let anti: Vec<(f32, f32)> = (0..100).map(|i| (i as f32, -(i as f32))).collect();
         assert!((correlation(&anti).expect("some") + 1.0).abs() < 1e-5);
+    }
+}
+
+#[cfg(test)]
+mod silhouette_tests {
+    use super::*;
+    use image::codecs::jpeg::JpegEncoder;
+    use image::imageops::FilterType;
+    use image::{DynamicImage, Rgba, RgbaImage};
+    use std::path::PathBuf;
+    use xiezhi_fingerprint::Fingerprinter;
+
+    fn open(rel: &str) -> DynamicImage {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
+        image::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    /// Black wherever `art` is at least half opaque, transparent elsewhere: a stencil,
+    /// as a map's mask, a footprint or a logo's silhouette is.
+    fn stencil(art: &DynamicImage) -> Vec<u8> {
+        let mut s = art.to_rgba8();
+        for p in s.pixels_mut() {
+            *p = if p.0[3] >= 128 {
+                Rgba([0, 0, 0, 255])
+            } else {
+                Rgba([0, 0, 0, 0])
+            };
+        }
+        let mut out = std::io::Cursor::new(Vec::new());
+        DynamicImage::ImageRgba8(s)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .expect("png");
+        out.into_inner()
+    }
+
+    /// The stencil enlarged twice over `host` at (100, 80), JPEG q85.
+    fn pasted(stencil: &[u8], host: RgbaImage) -> Vec<u8> {
+        let s = image::load_from_memory(stencil).expect("stencil");
+        let big = s.resize_exact(s.width() * 2, s.height() * 2, FilterType::CatmullRom);
+        let mut canvas = host;
+        imageops::overlay(&mut canvas, &big.to_rgba8(), 100, 80);
+        let mut out = Vec::new();
+        JpegEncoder::new_with_quality(&mut out, 85)
+            .encode_image(&DynamicImage::ImageRgba8(canvas).to_rgb8())
+            .expect("jpeg");
+        out
+    }
+
+    #[test]
+    fn a_flat_silhouette_is_verified_by_its_outline_where_its_opaque_cells_say_nothing() {
+        let fp = Fingerprinter::new_default().expect("model");
+        let butterfly = stencil(&open("demo/assets/references/butterfly.png"));
+        let reference = fp.fingerprint(&butterfly).expect("butterfly stencil");
+        let rose = fp
+            .fingerprint(&stencil(&open("demo/assets/references/rose.png")))
+            .expect("rose stencil");
+        let white = RgbaImage::from_pixel(1000, 900, Rgba([255, 255, 255, 255]));
+        let cand = fp.fingerprint(&pasted(&butterfly, white)).expect("pasted on white");
+        let placed = ([2.0, 0.0, 100.0, 80.0], false);
+
+        // Its opaque cells are all black: what correlates there are the cells along the
+        // outline, half the stencil, half the page (0.67 here: a third of the agreement).
+        let opaque = correlate(
+            &reference,
+            &cand,
+            placed,
+            &[Cells::Opaque(OPAQUE_REFERENCE), Cells::Opaque(SPARSE_OPAQUE_REFERENCE)],
+            OPAQUE_CANDIDATE,
+        );
+        let silhouette =
+            correlate(&reference, &cand, placed, &[Cells::Silhouette], OPAQUE_CANDIDATE).expect("a silhouette verdict");
+        let other = correlate(&rose, &cand, placed, &[Cells::Silhouette], OPAQUE_CANDIDATE);
+        println!("opaque cells {opaque:?}\nsilhouette {silhouette:?}\nrose's silhouette there {other:?}");
+        assert!(opaque.is_none_or(|o| o.correlation < 0.75), "{opaque:?}");
+        assert!(silhouette.correlation > 0.95, "{silhouette:?}");
+        assert!(silhouette.detail.is_some_and(|d| d > 0.6), "{silhouette:?}");
+        // Another stencil at the same place does not show there.
+        assert!(other.is_none_or(|o| o.correlation < 0.6), "{other:?}");
+        let verdict = pixel_correlation(&reference, &cand, placed.0, false).expect("a verdict");
+        assert_eq!(verdict.correlation, silhouette.correlation);
+
+        // Placed by keypoints, as a scan places it, the verdict is the silhouette's.
+        let s = crate::compare(&reference, &cand);
+        println!(
+            "keypoints: {} inliers, correlation {:?}, detail {:?}",
+            s.local_inliers, s.pixel_correlation, s.pixel_detail_correlation
+        );
+        assert!(s.pixel_correlation.is_some_and(|c| c > 0.9), "{s:?}");
+        assert!(crate::pixel_term(&s) > 0.7, "{s:?}");
     }
 }
