@@ -388,7 +388,7 @@ fn verdict(reference: &Fingerprint, candidate: &Fingerprint, at: Placement) -> O
         reference,
         candidate,
         (transform, false),
-        &[Cells::Opaque(f32::from(OPAQUE_REFERENCE))],
+        &[&[Cells::Opaque(f32::from(OPAQUE_REFERENCE))]],
         0.0,
     )?;
     Some(SearchedPixels {

@@ -110,25 +110,16 @@ pub fn pixel_correlation(
     transform: [f32; 4],
     mirrored: bool,
 ) -> Option<PixelCheck> {
-    let opaque = correlate(
+    correlate(
         reference,
         candidate,
         (transform, mirrored),
-        &[Cells::Opaque(OPAQUE_REFERENCE), Cells::Opaque(SPARSE_OPAQUE_REFERENCE)],
+        &[
+            &[Cells::Opaque(OPAQUE_REFERENCE), Cells::Opaque(SPARSE_OPAQUE_REFERENCE)],
+            &[Cells::Silhouette],
+        ],
         OPAQUE_CANDIDATE,
-    );
-    let silhouette = correlate(
-        reference,
-        candidate,
-        (transform, mirrored),
-        &[Cells::Silhouette],
-        OPAQUE_CANDIDATE,
-    );
-    match (opaque, silhouette) {
-        (Some(o), Some(s)) if s.correlation > o.correlation => Some(s),
-        (None, s) => s,
-        (o, _) => o,
-    }
+    )
 }
 
 /// Which of the reference's grid cells are compared, and with what grey level.
@@ -155,13 +146,15 @@ const MIN_BACKGROUND_CELLS: usize = 8;
 /// The neutral grey the thumbnail's luma is laid over (see `xiezhi_fingerprint::Thumbnail`).
 const THUMBNAIL_GREY: f32 = 128.0;
 
-/// [`pixel_correlation`] over the reference's cells chosen by the first of `modes` that
-/// gives a verdict, and the candidate's at least `candidate_opacity`.
+/// [`pixel_correlation`] over the candidate's cells at least `candidate_opacity` and the
+/// reference's cells chosen, in each of `groups`, by the first mode that gives a verdict;
+/// the group whose verdict correlates best wins. The thumbnails and the grid are built
+/// once for all of them.
 pub(crate) fn correlate(
     reference: &Fingerprint,
     candidate: &Fingerprint,
     (transform, mirrored): ([f32; 4], bool),
-    modes: &[Cells],
+    groups: &[&[Cells]],
     candidate_opacity: f32,
 ) -> Option<PixelCheck> {
     let (rt, ct) = (reference.thumbnail.as_ref()?, candidate.thumbnail.as_ref()?);
@@ -212,7 +205,7 @@ pub(crate) fn correlate(
     // (u, v, reference luma, reference alpha, candidate luma, place) of a silhouette's box.
     let mut seen: Vec<(u32, u32, f32, f32, f32, [f32; 4])> = Vec::new();
     let silhouette_box = cell_box(&grid, SPARSE_OPAQUE_REFERENCE);
-    modes.iter().find_map(|&mode| {
+    let mut verdict = |mode: Cells| {
         let mut best: Option<PixelCheck> = None;
         for dy in SHIFTS {
             for dx in SHIFTS {
@@ -290,7 +283,14 @@ pub(crate) fn correlate(
             chroma_difference: chroma_difference(reference, candidate, &best_places),
             ..b
         })
-    })
+    };
+    groups
+        .iter()
+        .filter_map(|modes| modes.iter().find_map(|&mode| verdict(mode)))
+        .fold(None, |best: Option<PixelCheck>, c| match best {
+            Some(b) if b.correlation >= c.correlation => Some(b),
+            _ => Some(c),
+        })
 }
 
 /// The box `(u0, v0, u1, v1)` (end exclusive) of the grid cells at least `opaque`, one
@@ -486,12 +486,12 @@ mod silhouette_tests {
             &reference,
             &cand,
             placed,
-            &[Cells::Opaque(OPAQUE_REFERENCE), Cells::Opaque(SPARSE_OPAQUE_REFERENCE)],
+            &[&[Cells::Opaque(OPAQUE_REFERENCE), Cells::Opaque(SPARSE_OPAQUE_REFERENCE)]],
             OPAQUE_CANDIDATE,
         );
-        let silhouette =
-            correlate(&reference, &cand, placed, &[Cells::Silhouette], OPAQUE_CANDIDATE).expect("a silhouette verdict");
-        let other = correlate(&rose, &cand, placed, &[Cells::Silhouette], OPAQUE_CANDIDATE);
+        let silhouette = correlate(&reference, &cand, placed, &[&[Cells::Silhouette]], OPAQUE_CANDIDATE)
+            .expect("a silhouette verdict");
+        let other = correlate(&rose, &cand, placed, &[&[Cells::Silhouette]], OPAQUE_CANDIDATE);
         println!("opaque cells {opaque:?}\nsilhouette {silhouette:?}\nrose's silhouette there {other:?}");
         assert!(opaque.is_none_or(|o| o.correlation < 0.75), "{opaque:?}");
         assert!(silhouette.correlation > 0.95, "{silhouette:?}");
