@@ -542,6 +542,9 @@ def main():
              + (f"Scores recomputed from the stored signals by `detect-bench --rescore` on "
                 f"{datetime.datetime.fromtimestamp(run['rescored_at_unix'], datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
                 f"(fingerprints and signals from the harness run above). " if run.get("rescored_at_unix") else "")
+             + (f"The candidates were embedded where keypoints placed each reference (`located_cosine`) "
+                f"afterwards, by `detect-bench --locate` on that run's pairs, in "
+                f"{run['located_afterwards_seconds']:.0f} s more. " if run.get("located_afterwards_seconds") else "")
              +
              f"Load average when evaluated: {' '.join(loadavg)} (2 cores shared with other work; the images/s "
              f"are from the harness run itself, see run.json).")

@@ -66,6 +66,11 @@ struct Args {
     /// true reference and how many references it proposes (no comparison is run)
     #[arg(long)]
     shortlist_stats: bool,
+    /// No shortlist or comparison: set `located_cosine` on every pair already in
+    /// `<out>/pairs.jsonl` (the candidate embedded where keypoints placed the reference,
+    /// as a full run does) and rescore them; for pairs written by a build without it
+    #[arg(long)]
+    locate: bool,
     /// Only the eval split's queries: every figure evaluate.py reports, in half the time
     /// (its `--no-fit` is then required, as the fit needs the train split). Every query is
     /// matched against every reference on its own, so the eval figures are the full run's.
@@ -162,8 +167,37 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     Ok(())
 }
 
+/// Sets [`xiezhi_match::Signals::located_cosine`] on each comparison whose verified
+/// geometry places its reference in a part of the candidate at `path` (decoded again,
+/// the boxes embedded in one batch). A candidate that no longer decodes keeps `None`.
+fn locate(fp: &Fingerprinter, path: &Path, compared: &mut [(&Fingerprint, &mut xiezhi_match::Signals)]) {
+    let Ok(bytes) = std::fs::read(path) else {
+        return;
+    };
+    let Ok(decoded) = xiezhi_fingerprint::decode(&bytes, fp.limits()) else {
+        return;
+    };
+    let (w, h) = (decoded.image.width(), decoded.image.height());
+    let placed: Vec<(usize, [u32; 4])> = compared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, s))| xiezhi_match::located_box(s, w, h).map(|b| (i, b)))
+        .collect();
+    let boxes: Vec<[u32; 4]> = placed.iter().map(|p| p.1).collect();
+    let Ok(embs) = fp.embed_boxes(&decoded.image, &boxes) else {
+        return;
+    };
+    for ((i, _), e) in placed.iter().zip(embs) {
+        let (r, s) = &mut compared[*i];
+        if r.model_id == fp.embedder().model_id() {
+            s.located_cosine = Some(xiezhi_match::cosine(&r.embedding, &e));
+        }
+    }
+}
+
 /// Per query: one JSON line per shortlisted pair, and the global-only line.
 fn match_all(
+    fp: &Fingerprinter,
     index: &shortlist::Index,
     refs: &[(&Item, &Fingerprint)],
     queries: &[(&Item, &Fingerprint)],
@@ -196,6 +230,8 @@ fn match_all(
             let (best_global, best_global_cosine) = index.best_global(qf);
             let mut compared: Vec<_> = short.iter().map(|&ri| xiezhi_match::compare(refs[ri].1, qf)).collect();
             xiezhi_match::mark_rivals(&mut compared.iter_mut().collect::<Vec<_>>());
+            let mut placed: Vec<_> = short.iter().map(|&ri| refs[ri].1).zip(compared.iter_mut()).collect();
+            locate(fp, &q.path, &mut placed);
             let mut lines = Vec::with_capacity(short.len());
             for (&ri, signals) in short.iter().zip(compared) {
                 let ritem = refs[ri].0;
@@ -338,6 +374,69 @@ fn rescore(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `--locate`: [`locate`] on every pair of `<out>/pairs.jsonl`, each query's pairs
+/// together as a run compares them, then rescored (see [`rescore`]).
+fn locate_pairs(out: &Path, fp: &Fingerprinter, refs: &[(&Item, &Fingerprint)], queries: &[Item]) -> Result<()> {
+    let path = out.join("pairs.jsonl");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut pairs = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let p: StoredPair = serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        pairs.push(p);
+    }
+    drop(text);
+    let ref_of: std::collections::HashMap<&str, &Fingerprint> = refs.iter().map(|(r, f)| (r.id.as_str(), *f)).collect();
+    let path_of: std::collections::HashMap<&str, &Path> =
+        queries.iter().map(|q| (q.id.as_str(), q.path.as_path())).collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    let mut groups: Vec<&mut [StoredPair]> = pairs.chunk_by_mut(|a, b| a.query == b.query).collect();
+    groups.par_iter_mut().try_for_each(|group| -> Result<()> {
+        let query = group[0].query.clone();
+        let qpath = path_of
+            .get(query.as_str())
+            .with_context(|| format!("query {query} of pairs.jsonl is not in the manifest"))?;
+        let mut placed = Vec::with_capacity(group.len());
+        for p in group.iter_mut() {
+            let r = ref_of
+                .get(p.reference.as_str())
+                .with_context(|| format!("reference {} of pairs.jsonl has no fingerprint", p.reference))?;
+            placed.push((*r, &mut p.signals));
+        }
+        locate(fp, qpath, &mut placed);
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if n.is_multiple_of(1000) {
+            eprintln!("  located {n} queries ({:.0} s)", started.elapsed().as_secs_f64());
+        }
+        Ok(())
+    })?;
+    let mut lines = Vec::with_capacity(pairs.len());
+    for p in &pairs {
+        let row = PairRow {
+            query: &p.query,
+            reference: &p.reference,
+            features: xiezhi_match::features(&p.signals).to_vec(),
+            score: xiezhi_match::score(&p.signals),
+            global_cosine: p.signals.embedding_cosine,
+            signals: p.signals.clone(),
+        };
+        lines.push(serde_json::to_string(&row)?);
+    }
+    let tmp = path.with_extension("jsonl.tmp");
+    std::fs::write(&tmp, lines.join("\n") + "\n").with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path)?;
+    eprintln!("located {} pairs in {}", lines.len(), path.display());
+    // Say so in run.json: its matching time is the run's, without this pass.
+    let run_path = out.join("run.json");
+    if let Ok(text) = std::fs::read_to_string(&run_path) {
+        let mut run: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", run_path.display()))?;
+        run["located_afterwards_seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+        write_json(&run_path, &run)?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     if args.rescore {
@@ -443,9 +542,13 @@ fn main() -> Result<()> {
         shortlist_stats(&index, &refs, &queries, args.shortlist, args.keypoint_references);
         return Ok(());
     }
+    if args.locate {
+        return locate_pairs(&args.out, &fp, &refs, &manifest.queries);
+    }
     eprintln!("matching {} queries against {} references", queries.len(), refs.len());
     let t = Instant::now();
     let rows = match_all(
+        &fp,
         &index,
         &refs,
         &queries,

@@ -204,6 +204,41 @@ impl Fingerprinter {
         &self.limits
     }
 
+    /// Embeddings of parts of a decoded picture, each box [x, y, w, h] in its pixels
+    /// (clipped to it), prepared as the windows of [`Self::fingerprint`] are (composited
+    /// on the neutral grey, then resized for the model): comparable with any
+    /// fingerprint's embeddings. The matcher asks for the place where keypoints put a
+    /// reference (`xiezhi_match::located_box`).
+    pub fn embed_boxes(
+        &self,
+        image: &image::DynamicImage,
+        boxes: &[[u32; 4]],
+    ) -> Result<Vec<Vec<f32>>, FingerprintError> {
+        if boxes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rgb = to_rgb_on_grey(image);
+        let (width, height) = rgb.dimensions();
+        if width == 0 || height == 0 {
+            return Err(FingerprintError::Empty);
+        }
+        let crops: Vec<RgbImage> = boxes
+            .iter()
+            .map(|&[x, y, w, h]| {
+                let (x, y) = (x.min(width.saturating_sub(1)), y.min(height.saturating_sub(1)));
+                let (w, h) = (w.clamp(1, width - x), h.clamp(1, height - y));
+                image::imageops::crop_imm(&rgb, x, y, w, h).to_image()
+            })
+            .collect();
+        let embs = self.embedder.embed(&crops)?;
+        if embs.len() != crops.len() {
+            return Err(FingerprintError::Inference(
+                "embedder returned fewer embeddings than images".into(),
+            ));
+        }
+        Ok(embs)
+    }
+
     /// Completes a still image's fingerprint stored in an earlier format
     /// ([`decode_stored_older_still`]) with the fields added since, computed from the
     /// image's bytes as [`Self::fingerprint`] computes them: a decode and keypoints, no

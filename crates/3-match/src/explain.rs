@@ -43,6 +43,11 @@ fn local_phrase(s: &Signals) -> String {
                 corners(b),
                 s.local_inliers,
             );
+            if let Some(l) = s.located_cosine {
+                out.push_str(&format!(
+                    "; the candidate's pixels there have embedding similarity {l:.2} with the reference"
+                ));
+            }
             if let Some(c) = s.pixel_correlation {
                 out.push_str(&format!(
                     "; placed there, the reference's grey levels correlate {c:.2} with the candidate's over {} thumbnail pixels (1 = same pixels)",

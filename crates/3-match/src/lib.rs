@@ -7,6 +7,7 @@ mod explain;
 pub mod index;
 pub mod keypoint_index;
 mod local;
+mod located;
 mod pixels;
 mod rivals;
 mod score;
@@ -22,6 +23,7 @@ pub use explain::{explain, explain_among, Standing};
 pub use index::{IndexEntry, IndexError, ReferenceIndex};
 pub use keypoint_index::{KeypointIndex, KeypointIndexBuilder};
 pub use local::{verify, LocalMatch, MIN_INLIERS_FOR_GEOMETRY};
+pub use located::{located_box, LOCATED_MAX_SHARE, LOCATED_MIN_SIDE};
 pub use pixels::{chroma_difference, pixel_correlation, PixelCheck};
 pub use rivals::{mark_rivals, RIVAL_INLIER_SHARE, RIVAL_OVERLAP, RIVAL_PIXEL_TERM};
 pub use score::{
@@ -65,6 +67,7 @@ Signals (reference R, candidate C):
 - exact_bytes: SHA-256 of the files are equal; exact_pixels: SHA-256 over (width, height, RGBA8 pixels) are equal.
 - pdq_distance: smallest Hamming distance (0..256 bits) between C's PDQ hash and the PDQ hashes of the 8 rotations/mirrorings of R (pdq_transform names the winner). Same-picture threshold published by Meta: 31.
 - embedding_cosine: cosine similarity of the L2-normalised EfficientNet-Lite0 (ImageNet) 1280-d global-average-pool embeddings of the whole images.
+- located_cosine: when keypoints placed R in a part of C (local_inliers > 5; local_box, clipped to C, at least 32 px on each side and at most 80 % of C's area), C's pixels in that box are embedded as the windows are and compared with R's whole-image embedding: a picture pasted into a scene at a third of its area leaves C's global embedding mostly showing the scene, and the fixed windows seldom frame it.
 - region_cosine: best cosine over the whole images and fixed windows (9 at 60 % of each side on a 3x3 grid, offsets 0/20/40 %, and each sprite of a sprite sheet; windows less than 15 % opaque or of one colour, luma standard deviation below 4 of 255, are left out because they carry no content): R-window vs whole C (C is a crop of R), whole R vs C-window (R pasted into C), R-window vs C-window (shared part); never below embedding_cosine.
 - local_inliers: ORB-style local features (FAST-9 corners on a 1.2x image pyramid, contrast threshold 20, lowered to 8 on pyramid levels with too few corners such as flat art; 256-bit steered BRIEF descriptors; on a working copy whose long side is 320 to 1024 px and whose short side is at least 96 px when the long side can grow to 1024 px, so sprite strips have room for patches; 500 per 512 x 512 px of working copy, at least 500 and at most 2,000, spread over a grid of 32-px cells, so a small picture pasted into a large scene keeps its detail and its share of keypoints; images with transparency are padded with transparent grey and keep only keypoints whose patch is at least 50 % opaque, so the outline of a sprite counts, also where it touches the file's border; when R has transparency and the box of its opaque pixels would be worked at least 1.5 times finer on its own, as a small figure on a large transparent canvas, R also has that box's keypoints, extracted at the box's own working size, so that copies showing the figure enlarged meet keypoints of about their scale) are matched between R (as is and mirrored) and C, whose keypoints continue to four times that density (2,000 per 512 x 512 px, at most 4,000: a picture pasted into C at a third of its area gets only its share of C's keypoints, and at the base density too few of them were the corners chosen in R) (Hamming distance <= 64 bits, Lowe ratio 0.8, one match per C keypoint; local_matches counts them); a similarity transform (rotation, uniform scale, shift) is fitted by RANSAC (500 fixed-seed iterations), and local_inliers counts the matches it maps within 2 % of C's diagonal with consistent keypoint orientation (30 degrees) and size (factor 2). Besides random pairs of matches, every match also proposes the transform given by its own keypoint scale and orientation (refitted on the matches it explains), so a copy whose inliers are a few % of the matches, as when it is pasted into a busy picture, is still found. With 6 or more inliers the transform is refitted on the matches within a half, then a quarter of that tolerance (at least 1.5 px), so that near-miss matches of a repetitive texture (a star field) do not turn it, and R's outline is mapped into C: local_box is its bounding box there, local_coverage the share of R's area inside C, local_mirrored whether R had to be mirrored.
 - pixel_correlation: with that transform, R's pixels are placed in C and compared: both fingerprints keep a grey-level thumbnail (luma over neutral grey, long side 160 px, area-averaged, with its opacity); on a grid in R's frame at half the resolution at which the coarser of the two thumbnails shows R, the Pearson correlation of R's grey levels (pixels at least 90 % opaque; at least half opaque when those give no verdict, as for thin strokes such as a title logo's letters) with C's (bilinear, opaque pixels), best of 9 sub-pixel shifts (0 or ±0.5 of C's thumbnail pixel); no value below 32 compared pixels or over flat pixels. When R has transparency its silhouette is compared as well, and the higher correlation is kept: every cell of the box of R's half-opaque cells (one cell wider), R laid over the mean grey level C shows at the cells where R is at most 10 % opaque (at least 8 of them) instead of over neutral grey (a flat silhouette, such as a black footprint, a map's mask or line art with holes, has one grey level in its opaque cells, so their correlation is chance; its outline against what it was pasted on is what shows it). pixel_detail_correlation: the same correlation, at the same shift, of the detail: each grid value minus the mean of its 3x3 neighbourhood, over the grid cells whose whole neighbourhood was compared (two smooth glows on black, such as two galaxies, correlate as wholes; their detail does not). Keypoints say 'same kind of picture'; sprites of one art style share a dozen keypoints in one geometry without sharing their pixels, a crop or a paste keeps them. pixel_chroma_difference: at the same shift and cells, the mean distance between R's and C's colour, (Cb, Cr) of BT.601 in units of 0..255 (both fingerprints keep the colour of their thumbnail at half its resolution, 80 px on the long side, area-averaged over neutral grey; sampled bilinearly at each compared cell's centre): grey levels are blind to hue, so two flags of plain stripes with one layout (Bulgaria and the Dutch navy ensign) correlate at 1.00, and their colours differ by tens of units.
@@ -74,7 +77,7 @@ Score: 1.0 when exact_bytes or exact_pixels; otherwise a calibrated logistic reg
   f1 pdq_similarity = max(0, 1 - pdq_distance/128) * min(pdq_quality, 50)/50 (damped for low-detail images, whose hashes are unreliable),
   f2 pdq_same_picture = min(pdq_quality, 50)/50 when pdq_distance <= 31, else 0,
   both 0 when pdq_transform is neither identity nor mirror (a turn of the reference, or an upside-down flip) and local_inliers <= 5 (flat art such as flags hashes alike under those turns; a rotated copy keeps its keypoints, which are rotation-invariant),
-  f3 embedding_cosine and f4 region_cosine (both 0 when the embeddings come from different models),
+  f3 embedding_cosine, or located_cosine when it is higher (the reference's resemblance to C as a whole or to the place keypoints put it), and f4 region_cosine (both 0 when the embeddings come from different models),
   f5 local_verified = clamp((local_inliers - 5) / 7, 0, 1) (0 up to 5 inliers, the most seen on unrelated test images; 1 from 12),
   f6 local_inlier_log = min(1, ln(1 + max(local_inliers - 5, 0)) / ln(51)) (keeps growing with the evidence up to 55 inliers),
   f7 local_coverage when local_inliers > 5, else 0,
@@ -162,6 +165,12 @@ pub struct Signals {
     /// cosine is at least [`SEARCH_MIN_REGION_COSINE`].
     #[serde(default)]
     pub searched_pixels: Option<SearchedPixels>,
+    /// Cosine of the reference's embedding with the embedding of the candidate's pixels
+    /// cut to [`located_box`] (where keypoints placed the reference): a pasted copy's
+    /// global embedding mostly shows the scene around it. Needs the candidate's pixels,
+    /// so [`compare`] leaves it `None` and the caller that has them sets it.
+    #[serde(default)]
+    pub located_cosine: Option<f32>,
 }
 
 pub const KIND_WHOLE: &str = "whole image";
@@ -169,7 +178,8 @@ pub const KIND_CROP: &str = "candidate is part of the reference";
 pub const KIND_PASTE: &str = "reference inside candidate";
 pub const KIND_SHARED: &str = "shared part";
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
+/// Cosine of two embeddings; 0 for vectors of different lengths or a zero vector.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     if a.len() != b.len() || a.is_empty() {
         return 0.0;
     }
@@ -310,6 +320,7 @@ pub fn compare(reference: &Fingerprint, candidate: &Fingerprint) -> Signals {
         pixel_chroma_difference: pixels.and_then(|p| p.chroma_difference),
         rival_references: 0,
         searched_pixels: searched,
+        located_cosine: None,
     }
 }
 
@@ -343,6 +354,7 @@ mod tests {
             pixel_chroma_difference: None,
             rival_references: 0,
             searched_pixels: None,
+            located_cosine: None,
         }
     }
 

@@ -153,8 +153,11 @@ pub fn features(s: &Signals) -> [f32; 12] {
     } else {
         0.0
     };
+    // Where keypoints placed the reference in a part of the candidate, the resemblance
+    // there counts as the whole candidate's would: a pasted copy's global embedding
+    // mostly shows its scene (see `located`). Never lower than the global cosine.
     let (e, r) = if s.same_model {
-        (s.embedding_cosine, s.region_cosine)
+        (s.embedding_cosine.max(s.located_cosine.unwrap_or(0.0)), s.region_cosine)
     } else {
         (0.0, 0.0)
     };
@@ -283,6 +286,25 @@ mod tests {
             assert_eq!(near(t, LOCAL_INLIERS_NONE)[..2], [0.0, 0.0], "{t}");
             assert_eq!(near(t, LOCAL_INLIERS_NONE + 1)[..2], near("identity", 0)[..2], "{t}");
         }
+    }
+
+    #[test]
+    fn the_located_resemblance_counts_as_the_global_one_when_higher() {
+        let with = |located| Signals {
+            embedding_cosine: 0.3,
+            located_cosine: located,
+            ..verified()
+        };
+        assert_eq!(features(&with(None))[2], 0.3);
+        assert_eq!(features(&with(Some(0.8)))[2], 0.8);
+        // Never a penalty: a place less like the reference than the whole candidate.
+        assert_eq!(features(&with(Some(0.1)))[2], 0.3);
+        assert!(strength(&with(Some(0.8))) > strength(&with(None)));
+        let other_model = Signals {
+            same_model: false,
+            ..with(Some(0.8))
+        };
+        assert_eq!(features(&other_model)[2], 0.0);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod crawl;
 pub mod demo;
 pub mod export;
+mod located;
 pub mod media;
 pub mod progress;
 pub mod ref_index;

@@ -10,6 +10,7 @@ use xiezhi_fingerprint::{
 };
 use xiezhi_store::{Asset, AssetOrigin, Case, MatchRecord, NewMatch};
 
+use crate::located;
 use crate::media::sniff_image;
 use crate::ref_index::{self, Shortlister};
 use crate::reference_cache::DEFAULT_CACHE_BYTES;
@@ -126,6 +127,7 @@ fn stored_sha256(stored: &StoredFingerprint) -> &str {
 /// Compare one candidate with the references the index shortlists and record pairs above the floor.
 fn match_candidate(
     case: &mut Case,
+    fp: &Fingerprinter,
     scan_id: i64,
     asset: &Asset,
     cand: &Fingerprint,
@@ -135,6 +137,7 @@ fn match_candidate(
     let mut ids = Vec::new();
     let mut compared = compare_frames(case, cand, shortlist, report)?;
     xiezhi_match::mark_rivals(&mut compared.iter_mut().map(|(_, s, _)| s).collect::<Vec<_>>());
+    located::set_located_cosines(case, fp, cand, &mut compared, shortlist)?;
     for (i, signals, frame) in &compared {
         let score = xiezhi_match::score(signals) as f64;
         if score < RECORD_FLOOR {
@@ -235,7 +238,7 @@ pub fn scan_with(
         }
         progress.message(&a.locator);
         match fingerprint_blob(case, fp, &a.sha256, &mut report)? {
-            Ok(f) => report.matches += match_candidate(case, scan_id, a, &f, &mut shortlist, &mut report)?.len(),
+            Ok(f) => report.matches += match_candidate(case, fp, scan_id, a, &f, &mut shortlist, &mut report)?.len(),
             Err(e) => report.unreadable.push((a.locator.clone(), e)),
         }
         progress.advance(1);
@@ -322,6 +325,7 @@ pub fn check_with(
         match fingerprint_blob(case, fp, &asset.sha256, &mut report)? {
             Ok(fpr) => match_ids.extend(match_candidate(
                 case,
+                fp,
                 scan_id,
                 &asset,
                 &fpr,

@@ -1,0 +1,66 @@
+//! Where to embed the candidate again: the place keypoints put the reference.
+//!
+//! A reference pasted into a larger scene covers a third of it; the candidate's global
+//! embedding mostly shows the scene, and its fixed windows (60 % of each side on a grid)
+//! seldom frame the paste. Once keypoints have placed the reference ([`Signals::local_box`]),
+//! the candidate's pixels there can be embedded and compared with the reference's
+//! embedding ([`Signals::located_cosine`]). The match stage holds fingerprints, not
+//! pixels: the caller that has the candidate's pixels cuts and embeds the box
+//! (`xiezhi_fingerprint::Fingerprinter::embed_boxes`) and sets the signal.
+
+use crate::{Signals, LOCAL_INLIERS_NONE};
+
+/// Boxes covering more of the candidate than this share are the whole picture to the
+/// model: its global embedding already says what the box would.
+pub const LOCATED_MAX_SHARE: f32 = 0.8;
+/// Boxes narrower than this (candidate pixels) on either side hold too little for the
+/// model, which sees 224 × 224.
+pub const LOCATED_MIN_SIDE: u32 = 32;
+
+/// The box of the candidate, [x, y, w, h] in its pixels, whose embedding is compared with
+/// the reference's: where a verified geometry (more than [`LOCAL_INLIERS_NONE`] inliers)
+/// placed the reference, clipped to the candidate of `width` × `height`, when it is a part
+/// of it ([`LOCATED_MAX_SHARE`]) large enough to embed ([`LOCATED_MIN_SIDE`]).
+pub fn located_box(s: &Signals, width: u32, height: u32) -> Option<[u32; 4]> {
+    if s.exact_bytes || s.exact_pixels || s.local_inliers <= LOCAL_INLIERS_NONE {
+        return None;
+    }
+    let [x, y, w, h] = s.local_box?;
+    let (x, y) = (x.min(width), y.min(height));
+    let (w, h) = (w.min(width - x), h.min(height - y));
+    let share = (f64::from(w) * f64::from(h)) / (f64::from(width) * f64::from(height)).max(1.0);
+    (w >= LOCATED_MIN_SIDE && h >= LOCATED_MIN_SIDE && share <= f64::from(LOCATED_MAX_SHARE)).then_some([x, y, w, h])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{unverified, verified};
+
+    #[test]
+    fn a_verified_part_of_the_candidate_is_located_and_the_whole_or_a_speck_is_not() {
+        let at = |b| Signals {
+            local_box: Some(b),
+            ..verified()
+        };
+        assert_eq!(
+            located_box(&at([100, 50, 200, 150]), 640, 480),
+            Some([100, 50, 200, 150])
+        );
+        // Clipped to the candidate.
+        assert_eq!(
+            located_box(&at([500, 400, 300, 300]), 640, 480),
+            Some([500, 400, 140, 80])
+        );
+        // Nearly the whole candidate: its global embedding says as much.
+        assert_eq!(located_box(&at([0, 0, 620, 470]), 640, 480), None);
+        assert_eq!(located_box(&at([10, 10, 20, 300]), 640, 480), None);
+        assert_eq!(located_box(&at([700, 10, 100, 100]), 640, 480), None);
+        // No geometry, no place.
+        let unplaced = Signals {
+            local_box: Some([100, 50, 200, 150]),
+            ..unverified()
+        };
+        assert_eq!(located_box(&unplaced, 640, 480), None);
+    }
+}
