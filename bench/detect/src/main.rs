@@ -183,8 +183,12 @@ fn locate(fp: &Fingerprinter, path: &Path, compared: &mut [(&Fingerprint, &mut x
         .enumerate()
         .filter_map(|(i, (_, s))| xiezhi_match::located_box(s, w, h).map(|b| (i, b)))
         .collect();
-    let boxes: Vec<[u32; 4]> = placed.iter().map(|p| p.1).collect();
-    let Ok(embs) = fp.embed_boxes(&decoded.image, &boxes) else {
+    let masks: Vec<Option<Vec<u8>>> = placed
+        .iter()
+        .map(|&(i, b)| xiezhi_match::located_opacity(compared[i].0, compared[i].1, b))
+        .collect();
+    let boxes: Vec<([u32; 4], Option<&[u8]>)> = placed.iter().zip(&masks).map(|(p, m)| (p.1, m.as_deref())).collect();
+    let Ok(embs) = fp.embed_masked_boxes(&decoded.image, &boxes) else {
         return;
     };
     for ((i, _), e) in placed.iter().zip(embs) {

@@ -214,6 +214,19 @@ impl Fingerprinter {
         image: &image::DynamicImage,
         boxes: &[[u32; 4]],
     ) -> Result<Vec<Vec<f32>>, FingerprintError> {
+        let unmasked: Vec<([u32; 4], Option<&[u8]>)> = boxes.iter().map(|b| (*b, None)).collect();
+        self.embed_masked_boxes(image, &unmasked)
+    }
+
+    /// [`Self::embed_boxes`], each box's pixels laid over the neutral grey by an opacity
+    /// (row-major, one byte per pixel of the box before clipping; `None`: as they are), as a
+    /// picture with transparency is for the model: the candidate seen through the shape of
+    /// a reference with transparency.
+    pub fn embed_masked_boxes(
+        &self,
+        image: &image::DynamicImage,
+        boxes: &[([u32; 4], Option<&[u8]>)],
+    ) -> Result<Vec<Vec<f32>>, FingerprintError> {
         if boxes.is_empty() {
             return Ok(Vec::new());
         }
@@ -224,10 +237,19 @@ impl Fingerprinter {
         }
         let crops: Vec<RgbImage> = boxes
             .iter()
-            .map(|&[x, y, w, h]| {
-                let (x, y) = (x.min(width.saturating_sub(1)), y.min(height.saturating_sub(1)));
-                let (w, h) = (w.clamp(1, width - x), h.clamp(1, height - y));
-                image::imageops::crop_imm(&rgb, x, y, w, h).to_image()
+            .map(|&([x0, y0, w0, h0], opacity)| {
+                let (x, y) = (x0.min(width.saturating_sub(1)), y0.min(height.saturating_sub(1)));
+                let (w, h) = (w0.clamp(1, width - x), h0.clamp(1, height - y));
+                let mut crop = image::imageops::crop_imm(&rgb, x, y, w, h).to_image();
+                if let Some(o) = opacity.filter(|o| o.len() == w0 as usize * h0 as usize) {
+                    for (cx, cy, p) in crop.enumerate_pixels_mut() {
+                        let a = u32::from(o[(cy + y - y0) as usize * w0 as usize + (cx + x - x0) as usize]);
+                        for c in p.0.iter_mut() {
+                            *c = ((u32::from(*c) * a + 128 * (255 - a) + 127) / 255) as u8;
+                        }
+                    }
+                }
+                crop
             })
             .collect();
         let embs = self.embedder.embed(&crops)?;

@@ -55,13 +55,20 @@ fn embed_placed(
         if placed.is_empty() {
             continue;
         }
-        let boxes: Vec<[u32; 4]> = placed.iter().map(|p| p.1).collect();
-        let embeddings = fp.embed_boxes(image, &boxes)?;
-        for ((k, _), e) in placed.iter().zip(embeddings) {
-            let (pos, signals, _) = &mut compared[*k];
+        let mut references = Vec::with_capacity(placed.len());
+        let mut masks = Vec::with_capacity(placed.len());
+        for &(k, b) in &placed {
+            let (pos, signals, _) = &compared[k];
             let reference = shortlist.fingerprint(case, *pos)?;
+            masks.push(xiezhi_match::located_opacity(&reference, signals, b));
+            references.push(reference);
+        }
+        let boxes: Vec<([u32; 4], Option<&[u8]>)> =
+            placed.iter().zip(&masks).map(|(p, m)| (p.1, m.as_deref())).collect();
+        let embeddings = fp.embed_masked_boxes(image, &boxes)?;
+        for (((k, _), e), reference) in placed.iter().zip(embeddings).zip(&references) {
             if reference.model_id == fp.embedder().model_id() {
-                signals.located_cosine = Some(xiezhi_match::cosine(&reference.embedding, &e));
+                compared[*k].1.located_cosine = Some(xiezhi_match::cosine(&reference.embedding, &e));
             }
         }
     }
