@@ -332,47 +332,63 @@ struct StoredPair {
     signals: xiezhi_match::Signals,
 }
 
+/// The pairs of a run's `pairs.jsonl`, in file order (a query's pairs together).
+fn read_pairs(path: &Path) -> Result<Vec<StoredPair>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut pairs = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let p: StoredPair = serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        pairs.push(p);
+    }
+    Ok(pairs)
+}
+
+/// Rewrites `path` with `pairs`, each with this build's features and score; how many.
+fn write_scored_pairs(path: &Path, pairs: &[StoredPair]) -> Result<usize> {
+    let mut lines = Vec::with_capacity(pairs.len());
+    for p in pairs {
+        let row = PairRow {
+            query: &p.query,
+            reference: &p.reference,
+            features: xiezhi_match::features(&p.signals).to_vec(),
+            score: xiezhi_match::score(&p.signals),
+            global_cosine: p.signals.embedding_cosine,
+            signals: p.signals.clone(),
+        };
+        lines.push(serde_json::to_string(&row)?);
+    }
+    let tmp = path.with_extension("jsonl.tmp");
+    std::fs::write(&tmp, lines.join("\n") + "\n").with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)?;
+    Ok(lines.len())
+}
+
 /// Rewrites `pairs.jsonl` in `out` with this build's features and score.
 fn rescore(out: &Path) -> Result<()> {
     {
         let path = out.join("pairs.jsonl");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut pairs = Vec::new();
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let p: StoredPair =
-                serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1))?;
-            pairs.push(p);
-        }
+        let mut pairs = read_pairs(&path)?;
         // A query's pairs are written together; its rivals are counted among them.
         for group in pairs.chunk_by_mut(|a, b| a.query == b.query) {
             xiezhi_match::mark_rivals(&mut group.iter_mut().map(|p| &mut p.signals).collect::<Vec<_>>());
         }
-        let mut lines = Vec::with_capacity(pairs.len());
-        for p in &pairs {
-            let row = PairRow {
-                query: &p.query,
-                reference: &p.reference,
-                features: xiezhi_match::features(&p.signals).to_vec(),
-                score: xiezhi_match::score(&p.signals),
-                global_cosine: p.signals.embedding_cosine,
-                signals: p.signals.clone(),
-            };
-            lines.push(serde_json::to_string(&row)?);
-        }
-        let tmp = path.with_extension("jsonl.tmp");
-        std::fs::write(&tmp, lines.join("\n") + "\n").with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path)?;
-        eprintln!("rescored {} pairs in {}", lines.len(), path.display());
+        let n = write_scored_pairs(&path, &pairs)?;
+        eprintln!("rescored {n} pairs in {}", path.display());
     }
     // Say so in run.json: the fingerprints and signals are older than the scores.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    note_in_run(out, "rescored_at_unix", serde_json::json!(now))
+}
+
+/// Sets `key` in `<out>/run.json` (when the run wrote one) to what a later pass did.
+fn note_in_run(out: &Path, key: &str, value: serde_json::Value) -> Result<()> {
     let run_path = out.join("run.json");
     if let Ok(text) = std::fs::read_to_string(&run_path) {
         let mut run: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", run_path.display()))?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        run["rescored_at_unix"] = serde_json::json!(now);
+        run[key] = value;
         write_json(&run_path, &run)?;
     }
     Ok(())
@@ -382,13 +398,7 @@ fn rescore(out: &Path) -> Result<()> {
 /// together as a run compares them, then rescored (see [`rescore`]).
 fn locate_pairs(out: &Path, fp: &Fingerprinter, refs: &[(&Item, &Fingerprint)], queries: &[Item]) -> Result<()> {
     let path = out.join("pairs.jsonl");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut pairs = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let p: StoredPair = serde_json::from_str(line).with_context(|| format!("{} line {}", path.display(), i + 1))?;
-        pairs.push(p);
-    }
-    drop(text);
+    let mut pairs = read_pairs(&path)?;
     let ref_of: std::collections::HashMap<&str, &Fingerprint> = refs.iter().map(|(r, f)| (r.id.as_str(), *f)).collect();
     let path_of: std::collections::HashMap<&str, &Path> =
         queries.iter().map(|q| (q.id.as_str(), q.path.as_path())).collect();
@@ -414,31 +424,14 @@ fn locate_pairs(out: &Path, fp: &Fingerprinter, refs: &[(&Item, &Fingerprint)], 
         }
         Ok(())
     })?;
-    let mut lines = Vec::with_capacity(pairs.len());
-    for p in &pairs {
-        let row = PairRow {
-            query: &p.query,
-            reference: &p.reference,
-            features: xiezhi_match::features(&p.signals).to_vec(),
-            score: xiezhi_match::score(&p.signals),
-            global_cosine: p.signals.embedding_cosine,
-            signals: p.signals.clone(),
-        };
-        lines.push(serde_json::to_string(&row)?);
-    }
-    let tmp = path.with_extension("jsonl.tmp");
-    std::fs::write(&tmp, lines.join("\n") + "\n").with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path)?;
-    eprintln!("located {} pairs in {}", lines.len(), path.display());
+    let n = write_scored_pairs(&path, &pairs)?;
+    eprintln!("located {n} pairs in {}", path.display());
     // Say so in run.json: its matching time is the run's, without this pass.
-    let run_path = out.join("run.json");
-    if let Ok(text) = std::fs::read_to_string(&run_path) {
-        let mut run: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", run_path.display()))?;
-        run["located_afterwards_seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
-        write_json(&run_path, &run)?;
-    }
-    Ok(())
+    note_in_run(
+        out,
+        "located_afterwards_seconds",
+        serde_json::json!(started.elapsed().as_secs_f64()),
+    )
 }
 
 fn main() -> Result<()> {
