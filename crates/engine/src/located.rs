@@ -29,7 +29,12 @@ pub(crate) fn set_located_cosines(
         return Ok(());
     }
     let bytes = case.blobs().read_verified(&candidate.sha256)?;
-    let frames = decode_frames(&bytes, fp.limits())?;
+    // Its fingerprint was made from these bytes; should they no longer decode (a cached
+    // fingerprint of another version's decoder), the matches keep their other signals
+    // rather than the scan stopping.
+    let Ok(frames) = decode_frames(&bytes, fp.limits()) else {
+        return Ok(());
+    };
     embed_placed(fp, &frames, dims, compared, shortlist, case)
 }
 
