@@ -171,32 +171,21 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
 /// geometry places its reference in a part of the candidate at `path` (decoded again,
 /// the boxes embedded in one batch). A candidate that no longer decodes keeps `None`.
 fn locate(fp: &Fingerprinter, path: &Path, compared: &mut [(&Fingerprint, &mut xiezhi_match::Signals)]) {
+    // Only a verified geometry places a reference: most candidates need no decode.
+    if !compared
+        .iter()
+        .any(|(_, s)| s.local_inliers > xiezhi_match::LOCAL_INLIERS_NONE)
+    {
+        return;
+    }
     let Ok(bytes) = std::fs::read(path) else {
         return;
     };
     let Ok(decoded) = xiezhi_fingerprint::decode(&bytes, fp.limits()) else {
         return;
     };
-    let (w, h) = (decoded.image.width(), decoded.image.height());
-    let placed: Vec<(usize, [u32; 4])> = compared
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (_, s))| xiezhi_match::located_box(s, w, h).map(|b| (i, b)))
-        .collect();
-    let masks: Vec<Option<Vec<u8>>> = placed
-        .iter()
-        .map(|&(i, b)| xiezhi_match::located_opacity(compared[i].0, compared[i].1, b))
-        .collect();
-    let boxes: Vec<([u32; 4], Option<&[u8]>)> = placed.iter().zip(&masks).map(|(p, m)| (p.1, m.as_deref())).collect();
-    let Ok(embs) = fp.embed_masked_boxes(&decoded.image, &boxes) else {
-        return;
-    };
-    for ((i, _), e) in placed.iter().zip(embs) {
-        let (r, s) = &mut compared[*i];
-        if r.model_id == fp.embedder().model_id() {
-            s.located_cosine = Some(xiezhi_match::cosine(&r.embedding, &e));
-        }
-    }
+    // A model failure leaves the pairs without the signal, as an undecodable file does.
+    let _ = xiezhi_match::set_located_cosines(fp, &decoded.image, compared);
 }
 
 /// Per query: one JSON line per shortlisted pair, and the global-only line.

@@ -23,7 +23,9 @@ pub use explain::{explain, explain_among, Standing};
 pub use index::{IndexEntry, IndexError, ReferenceIndex};
 pub use keypoint_index::{KeypointIndex, KeypointIndexBuilder};
 pub use local::{verify, LocalMatch, MIN_INLIERS_FOR_GEOMETRY};
-pub use located::{located_box, located_opacity, LOCATED_MASK_MIN_INLIERS, LOCATED_MAX_SHARE, LOCATED_MIN_SIDE};
+pub use located::{
+    located_box, located_opacity, set_located_cosines, LOCATED_MASK_MIN_INLIERS, LOCATED_MAX_SHARE, LOCATED_MIN_SIDE,
+};
 pub use pixels::{chroma_difference, pixel_correlation, PixelCheck};
 pub use rivals::{mark_rivals, RIVAL_INLIER_SHARE, RIVAL_OVERLAP, RIVAL_PIXEL_TERM};
 pub use score::{

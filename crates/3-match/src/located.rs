@@ -5,10 +5,12 @@
 //! seldom frame the paste. Once keypoints have placed the reference ([`Signals::local_box`]),
 //! the candidate's pixels there can be embedded and compared with the reference's
 //! embedding ([`Signals::located_cosine`]). The match stage holds fingerprints, not
-//! pixels: the caller that has the candidate's pixels cuts and embeds the box
-//! (`xiezhi_fingerprint::Fingerprinter::embed_boxes`) and sets the signal.
+//! pixels: the caller that has the candidate's pixels decodes them and calls
+//! [`set_located_cosines`].
 
-use xiezhi_fingerprint::Fingerprint;
+use xiezhi_fingerprint::{Fingerprint, FingerprintError, Fingerprinter};
+
+use crate::cosine;
 
 use crate::{Signals, LOCAL_INLIERS_NONE};
 
@@ -84,6 +86,36 @@ pub fn located_opacity(reference: &Fingerprint, s: &Signals, b: [u32; 4]) -> Opt
         }
     }
     Some(out)
+}
+
+/// Sets [`Signals::located_cosine`] on each comparison of one candidate (decoded as `image`,
+/// one frame) with a reference, whose [`located_box`] is a part of it: the boxes, each seen
+/// through its reference's shape where [`located_opacity`] gives one, embedded in one
+/// batch and compared with the reference's embedding. Embeddings of another model are
+/// left `None`.
+pub fn set_located_cosines(
+    fp: &Fingerprinter,
+    image: &image::DynamicImage,
+    compared: &mut [(&Fingerprint, &mut Signals)],
+) -> Result<(), FingerprintError> {
+    let (width, height) = (image.width(), image.height());
+    let placed: Vec<(usize, [u32; 4], Option<Vec<u8>>)> = compared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (r, s))| located_box(s, width, height).map(|b| (i, b, located_opacity(r, s, b))))
+        .collect();
+    if placed.is_empty() {
+        return Ok(());
+    }
+    let boxes: Vec<([u32; 4], Option<&[u8]>)> = placed.iter().map(|(_, b, m)| (*b, m.as_deref())).collect();
+    let embeddings = fp.embed_masked_boxes(image, &boxes)?;
+    for ((i, _, _), e) in placed.iter().zip(embeddings) {
+        let (r, s) = &mut compared[*i];
+        if r.model_id == fp.embedder().model_id() {
+            s.located_cosine = Some(cosine(&r.embedding, &e));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -35,13 +35,12 @@ pub(crate) fn set_located_cosines(
     let Ok(frames) = decode_frames(&bytes, fp.limits()) else {
         return Ok(());
     };
-    embed_placed(fp, &frames, dims, compared, shortlist, case)
+    embed_placed(fp, &frames, compared, shortlist, case)
 }
 
 fn embed_placed(
     fp: &Fingerprinter,
     frames: &xiezhi_fingerprint::Frames,
-    (width, height): (u32, u32),
     compared: &mut [(usize, Signals, Option<u32>)],
     shortlist: &mut Shortlister,
     case: &Case,
@@ -51,31 +50,18 @@ fn embed_placed(
         // from 1 by their position in the animation (`FrameFingerprint::frame`).
         let frame =
             (j > 0).then(|| u32::try_from(frames.positions.get(j).copied().unwrap_or(0) + 1).unwrap_or(u32::MAX));
-        let placed: Vec<(usize, [u32; 4])> = compared
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, _, f))| *f == frame)
-            .filter_map(|(k, (_, s, _))| xiezhi_match::located_box(s, width, height).map(|b| (k, b)))
-            .collect();
-        if placed.is_empty() {
-            continue;
-        }
-        let mut references = Vec::with_capacity(placed.len());
-        let mut masks = Vec::with_capacity(placed.len());
-        for &(k, b) in &placed {
-            let (pos, signals, _) = &compared[k];
-            let reference = shortlist.fingerprint(case, *pos)?;
-            masks.push(xiezhi_match::located_opacity(&reference, signals, b));
-            references.push(reference);
-        }
-        let boxes: Vec<([u32; 4], Option<&[u8]>)> =
-            placed.iter().zip(&masks).map(|(p, m)| (p.1, m.as_deref())).collect();
-        let embeddings = fp.embed_masked_boxes(image, &boxes)?;
-        for (((k, _), e), reference) in placed.iter().zip(embeddings).zip(&references) {
-            if reference.model_id == fp.embedder().model_id() {
-                compared[*k].1.located_cosine = Some(xiezhi_match::cosine(&reference.embedding, &e));
+        let mut references = Vec::new();
+        for (pos, _, f) in compared.iter() {
+            if *f == frame {
+                references.push(shortlist.fingerprint(case, *pos)?);
             }
         }
+        let mut pairs: Vec<_> = references
+            .iter()
+            .map(|r| &**r)
+            .zip(compared.iter_mut().filter(|(_, _, f)| *f == frame).map(|(_, s, _)| s))
+            .collect();
+        xiezhi_match::set_located_cosines(fp, image, &mut pairs)?;
     }
     Ok(())
 }

@@ -4,51 +4,72 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, RgbaImage};
 use xiezhi_engine::{refs, scan, Silent};
 use xiezhi_fingerprint::Fingerprinter;
-use xiezhi_store::Case;
+use xiezhi_store::{Case, MatchRecord};
 
 use common::asset;
 
-#[test]
-fn check_embeds_the_place_where_keypoints_put_a_pasted_reference() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut case = Case::init(&dir.path().join("case"), "located").unwrap();
+/// `picture` pasted at (x, y) on a demo distractor resized to 800 x 600 (JPEG), checked
+/// against `references`; the match of the reference whose file is named `name`.
+fn paste_and_check(
+    dir: &Path,
+    references: &[PathBuf],
+    picture: &RgbaImage,
+    scene: &str,
+    (x, y): (i64, i64),
+    name: &str,
+) -> MatchRecord {
+    let mut case = Case::init(&dir.join("case"), "located").unwrap();
     let fp = Fingerprinter::new_default().unwrap();
-    refs::add_references(
-        &mut case,
-        &[asset("references/coffee.jpg"), asset("references/rocket.jpg")],
-        &Silent,
-    )
-    .unwrap();
-
-    // The coffee cup at about a fifth of a brick wall's area.
-    let coffee = image::open(asset("references/coffee.jpg"))
+    refs::add_references(&mut case, references, &Silent).unwrap();
+    let mut canvas: RgbaImage = image::open(asset(scene))
         .unwrap()
-        .resize(300, 300, FilterType::Triangle)
+        .resize_exact(800, 600, FilterType::Triangle)
         .to_rgba8();
-    let mut scene: RgbaImage = image::open(asset("distractors/brick-wall.jpg"))
-        .unwrap()
-        .resize_exact(760, 560, FilterType::Triangle)
-        .to_rgba8();
-    imageops::overlay(&mut scene, &coffee, 380, 240);
-    let candidate = dir.path().join("poster.jpg");
-    DynamicImage::ImageRgba8(scene).to_rgb8().save(&candidate).unwrap();
-
+    imageops::overlay(&mut canvas, picture, x, y);
+    let candidate = dir.join("poster.jpg");
+    DynamicImage::ImageRgba8(canvas).to_rgb8().save(&candidate).unwrap();
     let report = scan::check(&mut case, &fp, &[candidate], &Silent).unwrap();
     let m = report
         .matches
         .iter()
-        .find(|m| m.reference.original_path.ends_with("coffee.jpg"))
-        .unwrap_or_else(|| panic!("no match recorded for the cup: {:?}", report.matches));
+        .find(|m| m.reference.original_path.ends_with(name))
+        .unwrap_or_else(|| panic!("no match recorded for {name}: {:?}", report.matches))
+        .clone();
     println!("{:.3} {}", m.score, m.explanation);
-    let global = m.signals["embedding_cosine"].as_f64().unwrap();
-    let located = m.signals["located_cosine"]
+    m
+}
+
+fn located(m: &MatchRecord) -> f64 {
+    m.signals["located_cosine"]
         .as_f64()
-        .unwrap_or_else(|| panic!("no located cosine: {}", m.signals));
+        .unwrap_or_else(|| panic!("no located cosine: {}", m.signals))
+}
+
+#[test]
+fn check_embeds_the_place_where_keypoints_put_a_pasted_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    // The coffee cup at about an eighth of a brick wall's area.
+    let coffee = image::open(asset("references/coffee.jpg"))
+        .unwrap()
+        .resize(300, 300, FilterType::Triangle)
+        .to_rgba8();
+    let m = paste_and_check(
+        dir.path(),
+        &[asset("references/coffee.jpg"), asset("references/rocket.jpg")],
+        &coffee,
+        "distractors/brick-wall.jpg",
+        (380, 240),
+        "coffee.jpg",
+    );
+    let global = m.signals["embedding_cosine"].as_f64().unwrap();
     // The place shows the cup as the reference does; the whole poster is mostly bricks.
+    let located = located(&m);
     assert!(located > 0.85, "located {located:.3}");
     assert!(located > global + 0.2, "located {located:.3}, global {global:.3}");
     assert!(
@@ -62,36 +83,23 @@ fn check_embeds_the_place_where_keypoints_put_a_pasted_reference() {
 #[test]
 fn check_sees_a_pasted_sprite_through_its_shape() {
     let dir = tempfile::tempdir().unwrap();
-    let mut case = Case::init(&dir.path().join("case"), "located-sprite").unwrap();
-    let fp = Fingerprinter::new_default().unwrap();
     let butterfly = image::open(asset("references/butterfly.png"))
         .unwrap()
         .resize(240, 240, FilterType::Triangle)
         .to_rgba8();
     let reference = dir.path().join("butterfly.png");
     butterfly.save(&reference).unwrap();
-    refs::add_references(&mut case, &[reference, asset("references/rose.png")], &Silent).unwrap();
-
     // Grass shows through the sprite's transparent parts; its reference's embedding saw grey.
-    let mut scene: RgbaImage = image::open(asset("distractors/grass.jpg"))
-        .unwrap()
-        .resize_exact(800, 600, FilterType::Triangle)
-        .to_rgba8();
-    imageops::overlay(&mut scene, &butterfly, 420, 200);
-    let candidate = dir.path().join("meadow.jpg");
-    DynamicImage::ImageRgba8(scene).to_rgb8().save(&candidate).unwrap();
-
-    let report = scan::check(&mut case, &fp, &[candidate], &Silent).unwrap();
-    let m = report
-        .matches
-        .iter()
-        .find(|m| m.reference.original_path.ends_with("butterfly.png"))
-        .unwrap_or_else(|| panic!("no match recorded for the butterfly: {:?}", report.matches));
-    println!("{:.3} {}", m.score, m.explanation);
-    let located = m.signals["located_cosine"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no located cosine: {}", m.signals));
+    let m = paste_and_check(
+        dir.path(),
+        &[reference, asset("references/rose.png")],
+        &butterfly,
+        "distractors/grass.jpg",
+        (420, 200),
+        "butterfly.png",
+    );
     // The box as it is, grass and all, resembles the sprite at about 0.6; through its shape
     // 0.86 (0.93 in `xiezhi-match`'s test, whose JPEG is less compressed).
+    let located = located(&m);
     assert!(located > 0.8, "located {located:.3}");
 }
