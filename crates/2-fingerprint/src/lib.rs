@@ -207,21 +207,11 @@ impl Fingerprinter {
     /// Embeddings of parts of a decoded picture, each box [x, y, w, h] in its pixels
     /// (clipped to it), prepared as the windows of [`Self::fingerprint`] are (composited
     /// on the neutral grey, then resized for the model): comparable with any
-    /// fingerprint's embeddings. The matcher asks for the place where keypoints put a
-    /// reference (`xiezhi_match::located_box`).
-    pub fn embed_boxes(
-        &self,
-        image: &image::DynamicImage,
-        boxes: &[[u32; 4]],
-    ) -> Result<Vec<Vec<f32>>, FingerprintError> {
-        let unmasked: Vec<([u32; 4], Option<&[u8]>)> = boxes.iter().map(|b| (*b, None)).collect();
-        self.embed_masked_boxes(image, &unmasked)
-    }
-
-    /// [`Self::embed_boxes`], each box's pixels laid over the neutral grey by an opacity
-    /// (row-major, one byte per pixel of the box before clipping; `None`: as they are), as a
-    /// picture with transparency is for the model: the candidate seen through the shape of
-    /// a reference with transparency.
+    /// fingerprint's embeddings. A box's pixels may be laid over that grey by an opacity
+    /// (row-major, one byte per pixel of the box before clipping; `None`: as they are), as
+    /// a picture with transparency is for the model. The matcher asks for the place where
+    /// keypoints put a reference, seen through the reference's shape
+    /// (`xiezhi_match::set_located_cosines`).
     pub fn embed_masked_boxes(
         &self,
         image: &image::DynamicImage,
