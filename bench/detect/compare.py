@@ -62,8 +62,15 @@ def main():
         name, sep, path = arg.partition("=")
         if not sep:
             name, path = arg, arg
-        with open(path) as f:
-            runs.append((name, json.load(f)))
+        try:
+            with open(path) as f:
+                results = json.load(f)
+            rows(results)
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"compare.py: cannot read {path}: {e}")
+        except (KeyError, TypeError, AttributeError) as e:
+            raise SystemExit(f"compare.py: {path} is not a results JSON written by evaluate.py (no {e})")
+        runs.append((name, results))
     print("\n".join(table(runs)))
 
 
