@@ -45,6 +45,14 @@ fn paste_and_check(
     m
 }
 
+/// A demo asset shrunk to fit `side` x `side`, with its alpha.
+fn asset_within(name: &str, side: u32) -> RgbaImage {
+    image::open(asset(name))
+        .unwrap()
+        .resize(side, side, FilterType::Triangle)
+        .to_rgba8()
+}
+
 fn located(m: &MatchRecord) -> f64 {
     m.signals["located_cosine"]
         .as_f64()
@@ -55,10 +63,7 @@ fn located(m: &MatchRecord) -> f64 {
 fn check_embeds_the_place_where_keypoints_put_a_pasted_reference() {
     let dir = tempfile::tempdir().unwrap();
     // The coffee cup at about an eighth of a brick wall's area.
-    let coffee = image::open(asset("references/coffee.jpg"))
-        .unwrap()
-        .resize(300, 300, FilterType::Triangle)
-        .to_rgba8();
+    let coffee = asset_within("references/coffee.jpg", 300);
     let m = paste_and_check(
         dir.path(),
         &[asset("references/coffee.jpg"), asset("references/rocket.jpg")],
@@ -83,10 +88,7 @@ fn check_embeds_the_place_where_keypoints_put_a_pasted_reference() {
 #[test]
 fn check_sees_a_pasted_sprite_through_its_shape() {
     let dir = tempfile::tempdir().unwrap();
-    let butterfly = image::open(asset("references/butterfly.png"))
-        .unwrap()
-        .resize(240, 240, FilterType::Triangle)
-        .to_rgba8();
+    let butterfly = asset_within("references/butterfly.png", 240);
     let reference = dir.path().join("butterfly.png");
     butterfly.save(&reference).unwrap();
     // Grass shows through the sprite's transparent parts; its reference's embedding saw grey.
